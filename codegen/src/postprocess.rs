@@ -1,0 +1,145 @@
+//! Step 5: edits of progenitor's syntax tree where it has no setting.
+//!
+//! * [`drop_api_version_header`]: progenitor sends `api-version: <info.version>` on every
+//!   request; the Postgres API has no such header and the official SDK never sends it.
+//! * [`insert_verbatim_params`]: progenitor percent-encodes every path parameter
+//!   (`/` becomes `%2F`). A parameter marked `x-lakebase-verbatim` (the operation name
+//!   of `get_operation`) is inserted byte for byte, as the official SDK does.
+
+use proc_macro2::{Group, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::visit_mut::VisitMut;
+
+use crate::passes::SpecFacts;
+
+/// Applies every edit.
+pub fn apply(file: &mut syn::File, facts: &SpecFacts) {
+    drop_api_version_header(file);
+    for op in &facts.operations {
+        if !op.verbatim_params.is_empty() {
+            insert_verbatim_params(file, &op.id, &op.verbatim_params);
+        }
+    }
+}
+
+/// Removes the `api-version` header from every generated method.
+pub fn drop_api_version_header(file: &mut syn::File) {
+    struct Dropper;
+    impl VisitMut for Dropper {
+        fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
+            let before = f.block.stmts.len();
+            f.block.stmts.retain(|stmt| !stmt.to_token_stream().to_string().contains("\"api-version\""));
+            if f.block.stmts.len() != before && !f.block.to_token_stream().to_string().contains("header_map . append") {
+                for stmt in &mut f.block.stmts {
+                    if let syn::Stmt::Local(local) = stmt {
+                        if let syn::Pat::Ident(pat) = &mut local.pat {
+                            if pat.ident == "header_map" {
+                                pat.mutability = None;
+                            }
+                        }
+                    }
+                }
+            }
+            syn::visit_mut::visit_impl_item_fn_mut(self, f);
+        }
+    }
+    Dropper.visit_file_mut(file);
+}
+
+/// In method `method`, replaces `encode_path(&param.to_string())` by `param.to_string()`
+/// for each named parameter.
+pub fn insert_verbatim_params(file: &mut syn::File, method: &str, params: &[String]) {
+    struct Verbatim<'a> {
+        method: &'a str,
+        params: &'a [String],
+        inside: bool,
+    }
+    impl VisitMut for Verbatim<'_> {
+        fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
+            self.inside = f.sig.ident == self.method;
+            syn::visit_mut::visit_impl_item_fn_mut(self, f);
+            self.inside = false;
+        }
+        fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+            if self.inside {
+                m.tokens = unwrap_encode_path(m.tokens.clone(), self.params);
+            }
+        }
+    }
+    Verbatim { method, params, inside: false }.visit_file_mut(file);
+}
+
+/// Token-level rewrite inside `format!(...)`, which `syn` does not parse.
+fn unwrap_encode_path(tokens: TokenStream, params: &[String]) -> TokenStream {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(trees.len());
+    let mut i = 0;
+    while i < trees.len() {
+        if let (TokenTree::Ident(ident), Some(TokenTree::Group(args))) = (&trees[i], trees.get(i + 1)) {
+            if ident == "encode_path" {
+                let inner: Vec<TokenTree> = args.stream().into_iter().collect();
+                let names_param = matches!(
+                    (inner.first(), inner.get(1)),
+                    (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(name))) if p.as_char() == '&' && params.iter().any(|x| name == x)
+                );
+                if names_param {
+                    out.extend(inner.into_iter().skip(1));
+                    i += 2;
+                    continue;
+                }
+            }
+        }
+        match &trees[i] {
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), unwrap_encode_path(g.stream(), params));
+                group.set_span(g.span());
+                out.push(TokenTree::Group(group));
+            }
+            other => out.push(other.clone()),
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(src: &str) -> syn::File {
+        syn::parse_str(src).unwrap()
+    }
+
+    const METHODS: &str = r#"
+        impl Client {
+            pub async fn get_operation(&self, name: &str) -> u8 {
+                let url = format!("{}/api/2.0/postgres/{}", self.baseurl, encode_path(&name.to_string()));
+                let mut header_map = HeaderMap::with_capacity(1);
+                header_map.append(HeaderName::from_static("api-version"), HeaderValue::from_static(Client::api_version()));
+                0
+            }
+            pub async fn get_project(&self, project_id: &str) -> u8 {
+                let url = format!("{}/api/2.0/postgres/projects/{}", self.baseurl, encode_path(&project_id.to_string()));
+                0
+            }
+        }
+    "#;
+
+    #[test]
+    fn verbatim_parameter_skips_encoding_only_where_marked() {
+        let mut f = file(METHODS);
+        insert_verbatim_params(&mut f, "get_operation", &["name".to_string()]);
+        let out = f.to_token_stream().to_string();
+        assert!(out.contains("self . baseurl , name . to_string ()"), "{out}");
+        assert!(out.contains("encode_path (& project_id . to_string ())"), "{out}");
+    }
+
+    #[test]
+    fn drops_api_version_and_the_needless_mut() {
+        let mut f = file(METHODS);
+        drop_api_version_header(&mut f);
+        let out = f.to_token_stream().to_string();
+        assert!(!out.contains("api-version"), "{out}");
+        assert!(out.contains("let header_map"), "{out}");
+    }
+}

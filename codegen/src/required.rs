@@ -1,0 +1,137 @@
+//! Step 6b: required-field checks.
+//!
+//! [`crate::passes::relax_required_fields`] makes every generated field optional so
+//! responses never fail on a missing field. What the spec marks required is enforced
+//! before a request leaves instead: each message that has required fields somewhere
+//! below it (outside `status`, which the server fills) gets an impl of the
+//! hand-written `RequiredFields` trait listing the dotted paths that are missing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+use crate::passes::{FieldFact, SpecFacts};
+
+/// Output-only fields that are never checked: the server fills them.
+const OUTPUT_ONLY: &[&str] = &["status"];
+
+/// The tokens of `required.rs`.
+pub fn required_field_checks(facts: &SpecFacts) -> TokenStream {
+    let checked = messages_with_requirements(&facts.objects);
+    let impls = checked.iter().map(|name| {
+        let ty = Ident::new(name, Span::call_site());
+        let checks = facts.objects[name].iter().filter(|f| !OUTPUT_ONLY.contains(&f.name.as_str())).map(|f| check(f, &checked));
+        quote! {
+            impl RequiredFields for types::#ty {
+                fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+                    let _ = (prefix, &missing);
+                    #(#checks)*
+                }
+            }
+        }
+    });
+    quote! {
+        use crate::{types, RequiredFields};
+        #(#impls)*
+    }
+}
+
+fn check(field: &FieldFact, checked: &BTreeSet<String>) -> TokenStream {
+    let ident = field_ident(&field.name);
+    let name = &field.name;
+    let presence = if field.required {
+        if field.repeated {
+            quote! {
+                if self.#ident.is_empty() {
+                    missing.push(format!("{prefix}{}", #name));
+                }
+            }
+        } else {
+            quote! {
+                if self.#ident.is_none() {
+                    missing.push(format!("{prefix}{}", #name));
+                }
+            }
+        }
+    } else {
+        quote! {}
+    };
+    let recurse = match &field.message {
+        Some(m) if checked.contains(m) && field.repeated => quote! {
+            for (i, item) in self.#ident.iter().enumerate() {
+                item.collect_missing(&format!("{prefix}{}[{i}].", #name), missing);
+            }
+        },
+        Some(m) if checked.contains(m) => quote! {
+            if let Some(value) = &self.#ident {
+                value.collect_missing(&format!("{prefix}{}.", #name), missing);
+            }
+        },
+        _ => quote! {},
+    };
+    quote! { #presence #recurse }
+}
+
+/// Rust field name typify gives a JSON property.
+fn field_ident(name: &str) -> Ident {
+    match name {
+        "type" | "ref" | "self" | "match" | "use" | "mod" | "fn" | "struct" => Ident::new_raw(name, Span::call_site()),
+        _ => Ident::new(name, Span::call_site()),
+    }
+}
+
+/// Messages with a required field somewhere below them (not through `status`).
+pub fn messages_with_requirements(objects: &BTreeMap<String, Vec<FieldFact>>) -> BTreeSet<String> {
+    let mut set: BTreeSet<String> = objects
+        .iter()
+        .filter(|(_, fields)| fields.iter().any(|f| f.required))
+        .map(|(name, _)| name.clone())
+        .collect();
+    loop {
+        let before = set.len();
+        for (name, fields) in objects {
+            let reaches = fields.iter().any(|f| {
+                !OUTPUT_ONLY.contains(&f.name.as_str()) && f.message.as_ref().is_some_and(|m| set.contains(m))
+            });
+            if reaches {
+                set.insert(name.clone());
+            }
+        }
+        if set.len() == before {
+            return set;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(name: &str, required: bool, message: Option<&str>, repeated: bool) -> FieldFact {
+        FieldFact { name: name.into(), required, message: message.map(str::to_string), repeated }
+    }
+
+    #[test]
+    fn propagates_requirements_upwards_but_not_through_status() {
+        let mut objects = BTreeMap::new();
+        objects.insert("Spec".to_string(), vec![field("kind", true, None, false)]);
+        objects.insert("Status".to_string(), vec![field("min", true, None, false)]);
+        objects.insert(
+            "Thing".to_string(),
+            vec![field("spec", false, Some("Spec"), false), field("status", false, Some("Status"), false)],
+        );
+        objects.insert("Free".to_string(), vec![field("x", false, None, false)]);
+        let set = messages_with_requirements(&objects);
+        assert_eq!(set.into_iter().collect::<Vec<_>>(), ["Spec", "Status", "Thing"]);
+    }
+
+    #[test]
+    fn checks_presence_and_recurses_into_lists() {
+        let checked: BTreeSet<String> = ["Col".to_string()].into();
+        let tokens = check(&field("cols", false, Some("Col"), true), &checked).to_string();
+        assert!(tokens.contains("enumerate"), "{tokens}");
+        let tokens = check(&field("kind", true, None, false), &checked).to_string();
+        assert!(tokens.contains("is_none"), "{tokens}");
+    }
+}

@@ -1,0 +1,93 @@
+//! Emulator configuration: operation latency, auth, fault injection, paging.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Fault-injection settings. All rates are probabilities in `[0, 1]`, drawn per API
+/// request from a `StdRng` seeded with [`FaultConfig::seed`], so a given seed and request
+/// sequence always produce the same faults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultConfig {
+    /// Fraction of API requests answered `429 REQUEST_LIMIT_EXCEEDED` with `Retry-After`.
+    pub rate_429: f64,
+    /// Fraction of API requests answered `503 TEMPORARILY_UNAVAILABLE`.
+    pub rate_503: f64,
+    /// Fraction of API requests whose connection is closed without an answer.
+    pub drop_rate: f64,
+    /// Fraction of long-running operations that finish with an `error` instead of a result
+    /// (the resource change is then not applied).
+    pub op_error_rate: f64,
+    /// Value of the `Retry-After` header (whole seconds) on injected 429s.
+    pub retry_after_secs: u64,
+    /// Fixed latency added to every API request, in milliseconds.
+    pub latency_ms: u64,
+    /// Extra uniformly distributed latency in `[0, latency_jitter_ms)` milliseconds.
+    pub latency_jitter_ms: u64,
+    /// Seed of the fault random number generator.
+    pub seed: u64,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        Self {
+            rate_429: 0.0,
+            rate_503: 0.0,
+            drop_rate: 0.0,
+            op_error_rate: 0.0,
+            retry_after_secs: 1,
+            latency_ms: 0,
+            latency_jitter_ms: 0,
+            seed: 0,
+        }
+    }
+}
+
+/// OAuth machine-to-machine client credentials accepted by `POST /oidc/v1/token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct M2mCredentials {
+    /// Accepted `client_id`.
+    pub client_id: String,
+    /// Accepted `client_secret`.
+    pub client_secret: String,
+}
+
+/// Complete emulator configuration (built by [`crate::EmulatorBuilder`]).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind; default `127.0.0.1:0` (loopback, ephemeral port).
+    pub bind: SocketAddr,
+    /// Time a long-running operation takes before `done: true`.
+    pub op_latency: Duration,
+    /// When set, the only accepted personal access token (M2M-issued tokens are also accepted).
+    /// When unset, any non-empty bearer token is accepted.
+    pub token: Option<String>,
+    /// Client credentials accepted by the OAuth token endpoint. When unset, any non-empty
+    /// client id/secret pair is accepted.
+    pub m2m: Option<M2mCredentials>,
+    /// Lifetime of OAuth access tokens issued by the token endpoint.
+    pub m2m_token_lifetime: Duration,
+    /// Fault injection.
+    pub faults: FaultConfig,
+    /// Page size used by list methods when the request gives none (or 0).
+    pub default_page_size: usize,
+    /// Workspace id announced by `/.well-known/databricks-config`.
+    pub workspace_id: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            op_latency: Duration::from_millis(200),
+            token: None,
+            m2m: None,
+            m2m_token_lifetime: Duration::from_secs(3600),
+            faults: FaultConfig::default(),
+            default_page_size: 50,
+            workspace_id: "1234567890123456".to_string(),
+        }
+    }
+}

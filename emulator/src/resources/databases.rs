@@ -1,0 +1,120 @@
+//! Databases: create (id and Postgres name generated when absent; owner role required),
+//! get, list, update, delete.
+
+use serde_json::{Value, json};
+
+use super::{Call, Ctx, base, check_body_name, spec_of, store_parent, touch};
+use crate::errors::ApiError;
+use crate::ids;
+use crate::mask::{self, Rules};
+use crate::operations::Outcome;
+use crate::wire;
+
+const KIND: &str = "Database";
+
+const RULES: Rules = Rules {
+    mutable: &["spec.role", "spec.postgres_database"],
+    oneofs: &[],
+    immutable: &["name", "database_id", "parent", "create_time", "update_time"],
+};
+
+fn check(ctx: &Ctx<'_>, branch: &str, name: &str, spec: &Value) -> Result<(), ApiError> {
+    let role = wire::str_at(spec, "role")?.ok_or_else(|| ApiError::invalid("Field 'spec.role' is required"))?;
+    if !role.starts_with(&format!("{branch}/roles/")) {
+        return Err(ApiError::invalid(format!("spec.role '{role}' is not a role of branch '{branch}'")));
+    }
+    ctx.live("Role", role)?;
+    if let Some(pg) = wire::str_at(spec, "postgres_database")? {
+        if !(1..=63).contains(&pg.len()) {
+            return Err(ApiError::invalid("spec.postgres_database must be 1-63 characters"));
+        }
+        let taken = ctx.store.values_in(&format!("{branch}/databases")).into_iter().any(|(n, v)| {
+            n != name && wire::get(v, "status.postgres_database") == Some(&json!(pg))
+        });
+        if taken {
+            return Err(ApiError::already_exists("Postgres database", pg));
+        }
+    }
+    Ok(())
+}
+
+fn refresh_status(v: &mut Value, id: &str) {
+    let spec = v.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let pg = spec.get("postgres_database").cloned().unwrap_or_else(|| json!(id.replace('-', "_")));
+    wire::set(v, "spec.postgres_database", pg.clone());
+    let role = spec.get("role").cloned().unwrap_or(Value::Null);
+    wire::set(v, "status", json!({"database_id": id, "postgres_database": pg, "role": role}));
+}
+
+/// `POST .../databases[?database_id=][&replace_existing=true]`.
+pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
+    let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
+    ctx.live("Branch", &branch)?;
+    let id = match call.query.get("database_id").filter(|s| !s.is_empty()) {
+        Some(id) => id.to_string(),
+        None => format!("db-{}", ids::hex8()),
+    };
+    ids::check_long_id("database_id", &id)?;
+    let name = format!("{branch}/databases/{id}");
+    let replace = call.query.flag("replace_existing")?;
+    let spec = spec_of(&call.body)?;
+    let existing = ctx.store.value(&name).cloned();
+    if existing.is_some() && !replace {
+        return Err(ApiError::already_exists(KIND, &name));
+    }
+    check(ctx, &branch, &name, &spec)?;
+    if let Some(op) = ctx.failing(&name, KIND) {
+        return Ok(op);
+    }
+    let now = ctx.ts();
+    let mut v = existing.unwrap_or_else(|| Value::Object(base(&name, "database_id", &id, Some(&branch), &now)));
+    wire::set(&mut v, "spec", spec);
+    refresh_status(&mut v, &id);
+    touch(&mut v, &now);
+    ctx.store.put(&name, v.clone(), None);
+    Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+}
+
+fn name_of(call: &Call) -> String {
+    format!("projects/{}/branches/{}/databases/{}", call.ids[0], call.ids[1], call.ids[2])
+}
+
+/// `GET .../databases/{d}`.
+pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
+    ctx.get(KIND, &name_of(call))
+}
+
+/// `GET .../databases`.
+pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
+    let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
+    ctx.live("Branch", &branch)?;
+    ctx.list(call, &format!("{branch}/databases"), "databases", false, 1000)
+}
+
+/// `PATCH .../databases/{d}?update_mask=`.
+pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
+    let name = name_of(call);
+    let cur = ctx.mutable(KIND, &name)?;
+    check_body_name(&call.body, &name)?;
+    let mut v = mask::apply(&cur, &call.body, call.query.get("update_mask"), &RULES)?;
+    let branch = store_parent(&name);
+    check(ctx, &branch, &name, v.get("spec").unwrap_or(&json!({})))?;
+    if let Some(op) = ctx.failing(&name, KIND) {
+        return Ok(op);
+    }
+    refresh_status(&mut v, &call.ids[2]);
+    touch(&mut v, &ctx.ts());
+    ctx.store.put(&name, v.clone(), None);
+    Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+}
+
+/// `DELETE .../databases/{d}` (also drops its Data API and CDF configs).
+pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
+    let name = name_of(call);
+    ctx.get(KIND, &name)?;
+    if let Some(op) = ctx.failing(&name, KIND) {
+        return Ok(op);
+    }
+    ctx.store.remove_tree(&name);
+    Ok(ctx.op(&name, KIND, Outcome::Empty))
+}

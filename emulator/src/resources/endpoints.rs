@@ -1,0 +1,213 @@
+//! Endpoints (computes): create (one read-write endpoint per branch), get, list, update,
+//! delete.
+
+use serde_json::{Value, json};
+
+use super::{Call, Ctx, base, check_body_name, check_compute, check_enum, required_id, spec_of, touch};
+use crate::errors::ApiError;
+use crate::ids;
+use crate::mask::{self, Rules};
+use crate::operations::Outcome;
+use crate::wire;
+
+const KIND: &str = "Endpoint";
+const RW: &str = "ENDPOINT_TYPE_READ_WRITE";
+const TYPES: &[&str] = &[RW, "ENDPOINT_TYPE_READ_ONLY"];
+
+const RULES: Rules = Rules {
+    mutable: &[
+        "spec.autoscaling_limit_min_cu",
+        "spec.autoscaling_limit_max_cu",
+        "spec.disabled",
+        "spec.suspend_timeout_duration",
+        "spec.no_suspension",
+        "spec.settings",
+        "spec.settings.pg_settings",
+        "spec.group",
+        "spec.group.min",
+        "spec.group.max",
+        "spec.group.enable_readable_secondaries",
+    ],
+    oneofs: &[("spec.suspension", &["no_suspension", "suspend_timeout_duration"])],
+    immutable: &["spec.endpoint_type", "name", "endpoint_id", "parent", "uid", "create_time", "update_time"],
+};
+
+/// Project-level defaults (`status.default_endpoint_settings`) of the project owning `branch`.
+fn project_defaults(ctx: &Ctx<'_>, branch: &str) -> Value {
+    let project = super::op_root(branch);
+    ctx.store
+        .value(&project)
+        .and_then(|p| wire::get(p, "status.default_endpoint_settings"))
+        .cloned()
+        .unwrap_or_else(|| json!({}))
+}
+
+fn refresh_status(v: &mut Value, defaults: &Value) {
+    let spec = v.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let mut s = v.get("status").cloned().unwrap_or_else(|| json!({}));
+    let obj = |x: &Value, k: &str| x.get(k).filter(|y| !y.is_null()).cloned();
+    for k in ["autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "suspend_timeout_duration", "group", "settings"] {
+        wire::remove(&mut s, k);
+    }
+    if let Some(g) = obj(&spec, "group") {
+        wire::set(&mut s, "group", g);
+    } else {
+        for (k, d) in [("autoscaling_limit_min_cu", 0.5), ("autoscaling_limit_max_cu", 2.0)] {
+            let x = obj(&spec, k).or_else(|| obj(defaults, k)).unwrap_or(json!(d));
+            wire::set(&mut s, k, x);
+        }
+    }
+    if spec.get("no_suspension").is_none_or(Value::is_null) {
+        let susp = obj(&spec, "suspend_timeout_duration")
+            .or_else(|| if defaults.get("no_suspension").is_some() { None } else { obj(defaults, "suspend_timeout_duration") })
+            .or_else(|| (defaults.get("no_suspension").is_none()).then(|| json!("300s")));
+        if let Some(x) = susp {
+            wire::set(&mut s, "suspend_timeout_duration", x);
+        }
+    }
+    let settings = obj(&spec, "settings").or_else(|| obj(defaults, "pg_settings").map(|p| json!({"pg_settings": p})));
+    if let Some(x) = settings {
+        wire::set(&mut s, "settings", x);
+    }
+    let disabled = spec.get("disabled").and_then(Value::as_bool).unwrap_or(false);
+    wire::set(&mut s, "disabled", json!(disabled));
+    wire::set(&mut s, "current_state", json!(if disabled { "IDLE" } else { "ACTIVE" }));
+    wire::set(&mut s, "endpoint_type", spec.get("endpoint_type").cloned().unwrap_or(json!(RW)));
+    wire::set(v, "status", s);
+}
+
+/// Stores a new endpoint without an operation (used by project creation and seeding).
+pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Value {
+    let name = format!("{branch}/endpoints/{id}");
+    let now = ctx.ts();
+    let uid = ids::friendly_uid("ep");
+    let mut v = Value::Object(base(&name, "endpoint_id", id, Some(branch), &now));
+    wire::set(&mut v, "uid", json!(uid));
+    wire::set(&mut v, "spec", spec);
+    let host = |suffix: &str| format!("{uid}{suffix}.database.{}.cloud.databricks.com", super::REGION);
+    wire::set(&mut v, "status", json!({
+        "endpoint_id": id,
+        "hosts": {
+            "host": host(""),
+            "read_only_host": host("-ro"),
+            "read_only_pooled_host": host("-ro-pooler"),
+            "read_write_pooled_host": host("-pooler"),
+        },
+        "last_active_time": now,
+    }));
+    let defaults = project_defaults(ctx, branch);
+    refresh_status(&mut v, &defaults);
+    let overlay = ctx.overlay(json!({"status": {"current_state": "INIT", "pending_state": "ACTIVE"}}));
+    ctx.store.put(&name, v.clone(), overlay);
+    v
+}
+
+fn check_spec(spec: &Value) -> Result<(), ApiError> {
+    check_compute(spec, "spec")?;
+    wire::bool_at(spec, "disabled")?;
+    Ok(())
+}
+
+fn rw_conflict(ctx: &Ctx<'_>, branch: &str, name: &str) -> Result<(), ApiError> {
+    let coll = format!("{branch}/endpoints");
+    if let Some((other, _)) = ctx
+        .store
+        .values_in(&coll)
+        .into_iter()
+        .find(|(n, v)| *n != name && wire::get(v, "status.endpoint_type") == Some(&json!(RW)))
+    {
+        return Err(ApiError::conflict(format!(
+            "Branch '{branch}' already has a read-write endpoint '{other}'; a branch can have only one."
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /projects/{p}/branches/{b}/endpoints?endpoint_id=[&replace_existing=true]`.
+pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
+    let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
+    ctx.live("Branch", &branch)?;
+    let id = required_id(call, "endpoint_id")?;
+    ids::check_rfc1123("endpoint_id", id)?;
+    let name = format!("{branch}/endpoints/{id}");
+    let replace = call.query.flag("replace_existing")?;
+    let spec = spec_of(&call.body)?;
+    if wire::str_at(&spec, "endpoint_type")?.is_none() {
+        return Err(ApiError::invalid("Field 'spec.endpoint_type' is required"));
+    }
+    check_enum(&spec, "endpoint_type", TYPES)?;
+    check_spec(&spec)?;
+    let existing = ctx.store.value(&name).cloned();
+    if existing.is_some() && !replace {
+        return Err(ApiError::already_exists(KIND, &name));
+    }
+    if spec.get("endpoint_type") == Some(&json!(RW)) {
+        rw_conflict(ctx, &branch, &name)?;
+    }
+    if let Some(op) = ctx.failing(&name, KIND) {
+        return Ok(op);
+    }
+    let v = match existing {
+        Some(mut v) => {
+            if wire::get(&v, "spec.endpoint_type") != spec.get("endpoint_type") {
+                return Err(ApiError::invalid("Field 'spec.endpoint_type' is immutable and cannot be updated"));
+            }
+            wire::set(&mut v, "spec", spec);
+            let defaults = project_defaults(ctx, &branch);
+            refresh_status(&mut v, &defaults);
+            touch(&mut v, &ctx.ts());
+            let overlay = ctx.overlay(json!({"status": {"pending_state": "ACTIVE"}}));
+            ctx.store.put(&name, v.clone(), overlay);
+            v
+        }
+        None => insert(ctx, &branch, id, spec),
+    };
+    Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+}
+
+fn name_of(call: &Call) -> String {
+    format!("projects/{}/branches/{}/endpoints/{}", call.ids[0], call.ids[1], call.ids[2])
+}
+
+/// `GET .../endpoints/{e}`.
+pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
+    ctx.get(KIND, &name_of(call))
+}
+
+/// `GET .../endpoints`.
+pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
+    let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
+    ctx.live("Branch", &branch)?;
+    ctx.list(call, &format!("{branch}/endpoints"), "endpoints", false, 1000)
+}
+
+/// `PATCH .../endpoints/{e}?update_mask=`.
+pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
+    let name = name_of(call);
+    let cur = ctx.mutable(KIND, &name)?;
+    check_body_name(&call.body, &name)?;
+    let mut v = mask::apply(&cur, &call.body, call.query.get("update_mask"), &RULES)?;
+    let spec = v.get("spec").cloned().unwrap_or_else(|| json!({}));
+    check_spec(&spec)?;
+    if let Some(op) = ctx.failing(&name, KIND) {
+        return Ok(op);
+    }
+    let branch = super::store_parent(&name);
+    let defaults = project_defaults(ctx, &branch);
+    refresh_status(&mut v, &defaults);
+    touch(&mut v, &ctx.ts());
+    let overlay = ctx.overlay(json!({"status": {"pending_state": "ACTIVE"}}));
+    ctx.store.put(&name, v.clone(), overlay);
+    Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+}
+
+/// `DELETE .../endpoints/{e}`.
+pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
+    let name = name_of(call);
+    ctx.get(KIND, &name)?;
+    if let Some(op) = ctx.failing(&name, KIND) {
+        return Ok(op);
+    }
+    ctx.store.remove_tree(&name);
+    Ok(ctx.op(&name, KIND, Outcome::Empty))
+}

@@ -1,0 +1,111 @@
+//! Raw bindings of the Lakebase Postgres API.
+//!
+//! Everything in `client.rs`, `enums.rs`, `required.rs` and `catalog.rs` is produced by
+//! `lakebase-codegen` from `spec/postgres.openapi.yaml`; run `cargo xtask regenerate`
+//! after changing either. The modules in this file are the small hand-written glue the
+//! generated code refers to:
+//!
+//! * [`hooks`]: how the generated [`Client`] hands each request to an executor (auth,
+//!   retries and tracing live in the `lakebase` crate);
+//! * [`Duration`]: the wire form of protobuf durations (`"300s"`);
+//! * `open_enum!`: the shape of every enum (known values plus `Unknown(String)`);
+//! * [`RequiredFields`], [`Page`] and [`OperationSpec`]: traits and types the generated
+//!   tables implement.
+//!
+//! Most users want the `lakebase` crate instead, which wraps this one with typed names,
+//! pagination streams, operation pollers and Databricks authentication.
+
+mod duration;
+pub mod hooks;
+mod open_enum;
+
+#[rustfmt::skip]
+mod catalog;
+#[rustfmt::skip]
+#[allow(missing_docs)]
+mod client;
+#[rustfmt::skip]
+pub mod enums;
+#[rustfmt::skip]
+mod required;
+
+pub use catalog::OPERATIONS;
+pub use client::*;
+pub use duration::{Duration, DurationParseError};
+
+/// Messages whose required fields can be checked before a request is sent.
+///
+/// Every generated field is optional so that responses never fail on a missing field;
+/// what the spec marks required is checked with this trait instead.
+pub trait RequiredFields {
+    /// Appends the dotted paths of missing required fields, each prefixed with `prefix`.
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>);
+
+    /// The dotted paths of missing required fields (`spec.endpoint_type`, ...).
+    fn missing_required_fields(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        self.collect_missing("", &mut missing);
+        missing
+    }
+}
+
+/// One page of a list operation, as named by the spec's `x-lakebase-pagination`.
+pub trait Page {
+    /// The listed resource.
+    type Item;
+    /// JSON field holding the items (`projects`, `branches`, ...).
+    const ITEMS_FIELD: &'static str;
+    /// Token of the next page; `None` or empty on the last page.
+    fn next_page_token(&self) -> Option<&str>;
+    /// The items of this page.
+    fn into_items(self) -> Vec<Self::Item>;
+}
+
+/// Description of one operation of the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationSpec {
+    /// `operationId`: the official SDK's method name, e.g. `create_branch`.
+    pub id: &'static str,
+    /// HTTP method, upper case.
+    pub method: &'static str,
+    /// Path template, one segment per id.
+    pub path: &'static str,
+    /// Resource family (the spec's tag).
+    pub tag: &'static str,
+    /// Names of the query parameters.
+    pub query: &'static [&'static str],
+    /// Schema of the JSON request body, if any.
+    pub body: Option<&'static str>,
+    /// What the operation returns.
+    pub kind: OperationKind,
+}
+
+/// What an operation returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationKind {
+    /// The response message itself.
+    Call,
+    /// One page of a list.
+    List {
+        /// Field holding the items.
+        items: &'static str,
+        /// Schema of one item.
+        item: &'static str,
+        /// Schema of the page.
+        page: &'static str,
+    },
+    /// A long-running `Operation`.
+    LongRunning {
+        /// Schema of the finished operation's `response` (`None`: nothing useful).
+        result: Option<&'static str>,
+        /// Schema of the operation's `metadata`.
+        metadata: &'static str,
+    },
+}
+
+impl OperationSpec {
+    /// Looks an operation up by its `operationId`.
+    pub fn find(id: &str) -> Option<&'static OperationSpec> {
+        OPERATIONS.iter().find(|op| op.id == id)
+    }
+}

@@ -1,0 +1,73 @@
+//! `cargo xtask <command>`: project automation.
+//!
+//! * `regenerate`: rewrite `generated/src/*` from `spec/postgres.openapi.yaml`;
+//! * `check`: fail, with a diff summary, when `generated/` is not what `regenerate`
+//!   would write;
+//! * `conformance`: run the conformance suite and print a table per operation.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("regenerate") => regenerate(&root),
+        Some("check") => check(&root),
+        Some("conformance") => conformance(&root, &args[1..]),
+        _ => Err("usage: cargo xtask <regenerate|check|conformance>".to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn generate(root: &Path) -> Result<lakebase_codegen::GeneratedFiles, String> {
+    let spec_path = root.join(lakebase_codegen::SPEC_PATH);
+    let spec = std::fs::read_to_string(&spec_path).map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
+    lakebase_codegen::generate(&spec).map_err(|e| e.to_string())
+}
+
+fn regenerate(root: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    let files = generate(root)?;
+    for (path, text) in &files.files {
+        let target = root.join(path);
+        if std::fs::read_to_string(&target).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&target, text).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+            eprintln!("wrote {path}");
+        }
+    }
+    eprintln!("regenerated {} files in {:.2?}", files.files.len(), started.elapsed());
+    Ok(())
+}
+
+fn check(root: &Path) -> Result<(), String> {
+    let files = generate(root)?;
+    let drift = lakebase_codegen::drift(root, &files);
+    if drift.is_empty() {
+        eprintln!("generated/ matches {}", lakebase_codegen::SPEC_PATH);
+        Ok(())
+    } else {
+        Err(format!("{drift}\nrun `cargo xtask regenerate` and commit the result"))
+    }
+}
+
+fn conformance(root: &Path, extra: &[String]) -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(["test", "-p", "lakebase-conformance", "--test", "conformance", "--", "--summary"])
+        .args(extra)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() { Ok(()) } else { Err("conformance failed".into()) }
+}
