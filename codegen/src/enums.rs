@@ -44,8 +44,11 @@ pub fn open_enums(enums: &[EnumFact]) -> TokenStream {
 /// `EndpointType::ENDPOINT_TYPE_READ_ONLY` becomes `EndpointType::ReadOnly`.
 pub fn variant_names(enum_name: &str, values: &[String]) -> Vec<String> {
     let mut prefix = common_word_prefix(values);
-    if !upper_snake(enum_name).contains(prefix.trim_end_matches('_')) {
-        prefix.clear();
+    let own_name = upper_snake(enum_name);
+    // Shorten the shared prefix word by word until it repeats the enum's name.
+    while !prefix.is_empty() && !own_name.contains(prefix.trim_end_matches('_')) {
+        let shorter = prefix.trim_end_matches('_').rfind('_').map_or(0, |i| i + 1);
+        prefix.truncate(shorter);
     }
     values
         .iter()
@@ -120,6 +123,7 @@ mod tests {
     #[test]
     fn strips_the_shared_prefix() {
         assert_eq!(names("EndpointType", &["ENDPOINT_TYPE_READ_ONLY", "ENDPOINT_TYPE_READ_WRITE"]), ["ReadOnly", "ReadWrite"]);
+        assert_eq!(names("OpenApiMode", &["OPEN_API_MODE_DISABLED", "OPEN_API_MODE_IGNORE_PRIVILEGES"]), ["Disabled", "IgnorePrivileges"]);
         assert_eq!(names("CdfState", &["CDF_STATE_SKIPPED", "CDF_STATE_STREAMING"]), ["Skipped", "Streaming"]);
         assert_eq!(names("SyncedTableState", &["SYNCED_TABLE_OFFLINE", "SYNCED_TABLE_ONLINE"]), ["Offline", "Online"]);
     }

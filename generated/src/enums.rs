@@ -36,9 +36,9 @@ open_enum! {
 open_enum! {
     #[doc =
     "Whether an endpoint accepts writes. Open: clients must accept values not listed here."]
-    EndpointType { #[doc = "`ENDPOINT_TYPE_READ_ONLY`"] EndpointTypeReadOnly =
-    "ENDPOINT_TYPE_READ_ONLY", #[doc = "`ENDPOINT_TYPE_READ_WRITE`"]
-    EndpointTypeReadWrite = "ENDPOINT_TYPE_READ_WRITE", }
+    EndpointType { #[doc = "`ENDPOINT_TYPE_READ_ONLY`"] ReadOnly =
+    "ENDPOINT_TYPE_READ_ONLY", #[doc = "`ENDPOINT_TYPE_READ_WRITE`"] ReadWrite =
+    "ENDPOINT_TYPE_READ_WRITE", }
 }
 open_enum! {
     #[doc = "Databricks error codes. Open: clients must accept values not listed here."]

@@ -27,8 +27,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// The workspace root; `XTASK_ROOT` overrides it (the tests run xtask on a copy).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    match std::env::var_os("XTASK_ROOT") {
+        Some(root) => PathBuf::from(root),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default(),
+    }
 }
 
 fn generate(root: &Path) -> Result<lakebase_codegen::GeneratedFiles, String> {
