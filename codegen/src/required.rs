@@ -2,9 +2,10 @@
 //!
 //! [`crate::passes::relax_required_fields`] makes every generated field optional so
 //! responses never fail on a missing field. What the spec marks required is enforced
-//! before a request leaves instead: each message that has required fields somewhere
-//! below it (outside `status`, which the server fills) gets an impl of the
-//! hand-written `RequiredFields` trait listing the dotted paths that are missing.
+//! before a request leaves instead: every message gets an impl of the hand-written
+//! `RequiredFields` trait listing the dotted paths that are missing; it looks into the
+//! messages that have required fields somewhere below them (never into `status`, which
+//! the server fills).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,7 +20,9 @@ const OUTPUT_ONLY: &[&str] = &["status"];
 /// The tokens of `required.rs`.
 pub fn required_field_checks(facts: &SpecFacts) -> TokenStream {
     let checked = messages_with_requirements(&facts.objects);
-    let impls = checked.iter().map(|name| {
+    // Every message gets an impl (empty where nothing is required) so callers can check
+    // any request body without knowing which ones have requirements.
+    let impls = facts.objects.keys().map(|name| {
         let ty = Ident::new(name, Span::call_site());
         let checks = facts.objects[name].iter().filter(|f| !OUTPUT_ONLY.contains(&f.name.as_str())).map(|f| check(f, &checked));
         quote! {

@@ -32,7 +32,13 @@ fn error_info(reason: &str, metadata: Value) -> Value {
 impl ApiError {
     /// A bare error with the given status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: Vec::new(), retry_after: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: Vec::new(),
+            retry_after: None,
+        }
     }
 
     /// 400 `INVALID_PARAMETER_VALUE`.
@@ -77,7 +83,10 @@ impl ApiError {
             "ALREADY_EXISTS",
             format!("{kind} '{name}' already exists."),
         );
-        e.details.push(error_info("RESOURCE_ALREADY_EXISTS", json!({"resource_name": name})));
+        e.details.push(error_info(
+            "RESOURCE_ALREADY_EXISTS",
+            json!({"resource_name": name}),
+        ));
         e
     }
 

@@ -18,7 +18,9 @@ pub fn check_long_id(field: &str, id: &str) -> Result<(), ApiError> {
 fn check_dns(field: &str, id: &str, min: usize) -> Result<(), ApiError> {
     let ok = (min..=63).contains(&id.len())
         && id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if ok {
         Ok(())
     } else {
@@ -33,7 +35,9 @@ fn check_dns(field: &str, id: &str, min: usize) -> Result<(), ApiError> {
 pub fn check_cdf_config_id(id: &str) -> Result<(), ApiError> {
     let ok = (1..=63).contains(&id.len())
         && id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if ok {
         Ok(())
     } else {
@@ -46,11 +50,15 @@ pub fn check_cdf_config_id(id: &str) -> Result<(), ApiError> {
 /// Validates one Unity Catalog name part: 1–255 chars of `[A-Za-z0-9_-]`.
 pub fn check_uc_name(field: &str, id: &str) -> Result<(), ApiError> {
     let ok = (1..=255).contains(&id.len())
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(format!("Invalid {field} '{id}': not a valid Unity Catalog name")))
+        Err(ApiError::invalid(format!(
+            "Invalid {field} '{id}': not a valid Unity Catalog name"
+        )))
     }
 }
 
@@ -69,16 +77,24 @@ pub fn check_three_part(field: &str, id: &str) -> Result<(), ApiError> {
 pub fn check_pg_ident(field: &str, id: &str) -> Result<(), ApiError> {
     let ok = (1..=63).contains(&id.len())
         && id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(format!("Invalid {field} '{id}': not a valid Postgres identifier")))
+        Err(ApiError::invalid(format!(
+            "Invalid {field} '{id}': not a valid Postgres identifier"
+        )))
     }
 }
 
-const ADJECTIVES: &[&str] = &["lively", "frosty", "calm", "autumn", "misty", "wispy", "silent", "dawn"];
-const NOUNS: &[&str] = &["leaf", "moon", "brook", "sea", "snow", "sun", "field", "river"];
+const ADJECTIVES: &[&str] = &[
+    "lively", "frosty", "calm", "autumn", "misty", "wispy", "silent", "dawn",
+];
+const NOUNS: &[&str] = &[
+    "leaf", "moon", "brook", "sea", "snow", "sun", "field", "river",
+];
 
 /// A Neon-style uid such as `br-frosty-moon-db8f56fe`.
 pub fn friendly_uid(prefix: &str) -> String {
@@ -109,7 +125,11 @@ pub fn role_id_from(postgres_role: &str) -> Option<String> {
             out.push('-');
         }
     }
-    let out = out.trim_end_matches('-').chars().take(63).collect::<String>();
+    let out = out
+        .trim_end_matches('-')
+        .chars()
+        .take(63)
+        .collect::<String>();
     let out = out.trim_end_matches('-').to_string();
     check_long_id("role_id", &out).ok().map(|_| out)
 }

@@ -1,1 +1,299 @@
-//! lakebase-emulator
+//! # lakebase-emulator
+//!
+//! A local, stateful, wire-faithful stand-in for the Databricks Lakebase Autoscaling
+//! Postgres API (`/api/2.0/postgres/`), for developing and testing without a workspace.
+//!
+//! ```no_run
+//! # async fn demo() -> lakebase_emulator::Result<()> {
+//! let emu = lakebase_emulator::Emulator::builder()
+//!     .op_latency(std::time::Duration::from_millis(10))
+//!     .start()
+//!     .await?;
+//! println!("{}", emu.base_url()); // http://127.0.0.1:PORT
+//! # Ok(()) }
+//! ```
+//!
+//! Behaviour notes (see the crate README in the report for the full list):
+//! * state lives in memory, one `Mutex` over a JSON-object store;
+//! * create/update/delete/undelete return operations that finish after the configured
+//!   latency, meanwhile resources show pending states;
+//! * soft-deleted projects/branches stay readable with `GET` (with `delete_time` /
+//!   `status.delete_time` set, as in AIP-164), are hidden from lists unless
+//!   `show_deleted=true`, cannot be updated (`INVALID_STATE`) and hide their children
+//!   (`NOT_FOUND` on the deleted ancestor) until undeleted.
+
+mod auth;
+mod config;
+mod dispatch;
+mod errors;
+mod faults;
+mod ids;
+mod mask;
+mod operations;
+mod paging;
+mod query;
+mod resources;
+mod server;
+mod store;
+mod wire;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{Config, FaultConfig, M2mCredentials};
+
+use server::AppState;
+
+/// Errors of the embedding API.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Binding or serving failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A seeding call was rejected (the message is the API error message).
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// Internal state is unavailable (a lock was poisoned).
+    #[error("emulator state unavailable")]
+    Poisoned,
+}
+
+/// Result of the embedding API.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A running emulator. Stops when dropped (or on [`Emulator::shutdown`]).
+#[derive(Debug)]
+pub struct Emulator {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Builder of an [`Emulator`]; see [`Config`] for the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorBuilder {
+    config: Config,
+}
+
+impl EmulatorBuilder {
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Address to bind (default `127.0.0.1:0`).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.config.bind = addr;
+        self
+    }
+
+    /// Time long-running operations take (default 200 ms).
+    pub fn op_latency(mut self, latency: Duration) -> Self {
+        self.config.op_latency = latency;
+        self
+    }
+
+    /// Accept only this personal access token (plus OAuth tokens the emulator issued).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.config.token = Some(token.into());
+        self
+    }
+
+    /// Accept only these OAuth M2M client credentials at the token endpoint.
+    pub fn m2m_credentials(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        self.config.m2m = Some(M2mCredentials {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        });
+        self
+    }
+
+    /// Lifetime of issued OAuth access tokens (default 1 h).
+    pub fn m2m_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.m2m_token_lifetime = lifetime;
+        self
+    }
+
+    /// Fault injection settings.
+    pub fn faults(mut self, faults: FaultConfig) -> Self {
+        self.config.faults = faults;
+        self
+    }
+
+    /// Default list page size (default 50).
+    pub fn default_page_size(mut self, size: usize) -> Self {
+        self.config.default_page_size = size;
+        self
+    }
+
+    /// Workspace id announced by `/.well-known/databricks-config`.
+    pub fn workspace_id(mut self, id: impl Into<String>) -> Self {
+        self.config.workspace_id = id.into();
+        self
+    }
+
+    /// Binds and starts serving.
+    pub async fn start(self) -> Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind(self.config.bind).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(AppState::new(&self.config, format!("http://{addr}")));
+        let app = server::router(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("emulator server failed: {e}");
+            }
+        });
+        Ok(Emulator {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+impl Emulator {
+    /// Starts an emulator with the default configuration on `127.0.0.1:0`.
+    pub async fn start() -> Result<Self> {
+        Self::builder().start().await
+    }
+
+    /// A builder with the default configuration.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.state.base_url.clone()
+    }
+
+    /// The bound socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Requests received for one SDK method name (e.g. `"get_project"`, `"get_operation"`),
+    /// including requests answered with an injected fault.
+    pub fn request_count(&self, method: &str) -> u64 {
+        self.state
+            .counts
+            .lock()
+            .ok()
+            .and_then(|c| c.get(method).copied())
+            .unwrap_or(0)
+    }
+
+    /// Requests per SDK method name (`"unknown"` for paths that are not API methods).
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.state
+            .counts
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
+    }
+
+    /// Total HTTP requests received (all routes).
+    pub fn total_requests(&self) -> u64 {
+        self.state.total.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the fault configuration (re-seeding the fault generator).
+    pub fn set_faults(&self, faults: FaultConfig) {
+        if let Ok(mut f) = self.state.faults.lock() {
+            *f = faults::FaultEngine::new(faults);
+        }
+    }
+
+    /// Current fault configuration.
+    pub fn faults(&self) -> FaultConfig {
+        self.state
+            .faults
+            .lock()
+            .map(|f| f.config().clone())
+            .unwrap_or_default()
+    }
+
+    /// Changes the latency of operations started from now on.
+    pub fn set_op_latency(&self, latency: Duration) {
+        if let Ok(mut rt) = self.state.runtime.lock() {
+            rt.op_latency = latency;
+        }
+    }
+
+    /// Creates `n` ready projects `seed-00000`, `seed-00001`, … (each with its `production`
+    /// branch and `primary` endpoint) directly, without operations. Existing ones are skipped.
+    /// Returns the names of the projects created.
+    pub fn seed_projects(&self, n: usize) -> Result<Vec<String>> {
+        self.state
+            .with_ctx(false, |ctx| {
+                let saved = ctx.op_latency;
+                ctx.op_latency = Duration::ZERO;
+                let mut out = Vec::with_capacity(n);
+                for i in 0..n {
+                    let id = format!("seed-{i:05}");
+                    if ctx.store.contains(&format!("projects/{id}")) {
+                        continue;
+                    }
+                    let body = json!({"spec": {"display_name": format!("Seed project {i}")}});
+                    resources::projects::insert(ctx, &id, &body)
+                        .map_err(|e| Error::Rejected(e.message))?;
+                    out.push(format!("projects/{id}"));
+                }
+                ctx.op_latency = saved;
+                Ok(out)
+            })
+            .unwrap_or(Err(Error::Poisoned))
+    }
+
+    /// Adds a streaming CDF status for `postgres_table` under the existing CDF config
+    /// `config` (e.g. `projects/p/branches/b/databases/d/cdf-configs/public`); CDF statuses
+    /// are read-only in the API, so this is how tests make some exist.
+    pub fn add_cdf_status(&self, config: &str, postgres_table: &str) -> Result<()> {
+        self.state
+            .with_ctx(false, |ctx| {
+                resources::cdf::add_status(ctx, config, postgres_table)
+                    .map(|_| ())
+                    .map_err(|e| Error::Rejected(e.message))
+            })
+            .unwrap_or(Err(Error::Poisoned))
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

@@ -29,7 +29,11 @@ fn parent_and_leaf(path: &str) -> (&str, &str) {
 }
 
 fn join(parent: &str, leaf: &str) -> String {
-    if parent.is_empty() { leaf.to_string() } else { format!("{parent}.{leaf}") }
+    if parent.is_empty() {
+        leaf.to_string()
+    } else {
+        format!("{parent}.{leaf}")
+    }
 }
 
 fn present(body: &Value, path: &str) -> bool {
@@ -40,7 +44,9 @@ fn present(body: &Value, path: &str) -> bool {
 pub fn parse(mask: Option<&str>) -> Result<Vec<String>, ApiError> {
     let mask = mask.map(str::trim).unwrap_or("");
     if mask.is_empty() {
-        return Err(ApiError::invalid("update_mask is required and must not be empty"));
+        return Err(ApiError::invalid(
+            "update_mask is required and must not be empty",
+        ));
     }
     mask.split(',')
         .map(|p| {
@@ -55,13 +61,23 @@ pub fn parse(mask: Option<&str>) -> Result<Vec<String>, ApiError> {
 }
 
 /// Applies `body` to `current` along `mask`, returning the updated resource.
-pub fn apply(current: &Value, body: &Value, mask: Option<&str>, rules: &Rules) -> Result<Value, ApiError> {
+pub fn apply(
+    current: &Value,
+    body: &Value,
+    mask: Option<&str>,
+    rules: &Rules,
+) -> Result<Value, ApiError> {
     let mut paths = parse(mask)?;
     if paths.iter().any(|p| p == "*") {
         paths = rules
             .mutable
             .iter()
-            .filter(|m| !rules.mutable.iter().any(|o| m.starts_with(&format!("{o}."))))
+            .filter(|m| {
+                !rules
+                    .mutable
+                    .iter()
+                    .any(|o| m.starts_with(&format!("{o}.")))
+            })
             .map(|m| m.to_string())
             .collect();
     }
@@ -94,7 +110,10 @@ pub fn apply(current: &Value, body: &Value, mask: Option<&str>, rules: &Rules) -
             }
         } else if path == "status"
             || path.starts_with("status.")
-            || rules.immutable.iter().any(|i| path == i || path.starts_with(&format!("{i}.")))
+            || rules
+                .immutable
+                .iter()
+                .any(|i| path == i || path.starts_with(&format!("{i}.")))
         {
             if !present(body, path) {
                 return Err(ApiError::mask_field_missing(path));

@@ -54,14 +54,20 @@ pub fn render(op: &OpRecord, now: Instant) -> Value {
         match &op.outcome {
             Outcome::Resource(kind, v) => {
                 let mut r = Map::new();
-                r.insert("@type".into(), Value::String(format!("{TYPE_PREFIX}{kind}")));
+                r.insert(
+                    "@type".into(),
+                    Value::String(format!("{TYPE_PREFIX}{kind}")),
+                );
                 if let Some(o) = v.as_object() {
                     r.extend(o.clone());
                 }
                 m.insert("response".into(), Value::Object(r));
             }
             Outcome::Empty => {
-                m.insert("response".into(), json!({"@type": "type.googleapis.com/google.protobuf.Empty"}));
+                m.insert(
+                    "response".into(),
+                    json!({"@type": "type.googleapis.com/google.protobuf.Empty"}),
+                );
             }
             Outcome::Error(code, message) => {
                 m.insert(

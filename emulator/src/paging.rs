@@ -67,7 +67,9 @@ pub fn list(
     let size = match query.int("page_size")? {
         None | Some(0) => default_page_size.min(spec.max_page_size),
         Some(n) if n < 0 => return Err(ApiError::invalid("page_size must not be negative")),
-        Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(spec.max_page_size),
+        Some(n) => usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .min(spec.max_page_size),
     }
     .max(1);
     let after = match query.get("page_token").filter(|t| !t.is_empty()) {
@@ -78,7 +80,9 @@ pub fn list(
     let mut last_seq = after;
     let mut more = false;
     for (seq, name) in store.names_after(spec.collection, after) {
-        let Some(v) = store.view(name, now) else { continue };
+        let Some(v) = store.view(name, now) else {
+            continue;
+        };
         if !spec.show_deleted && crate::resources::is_deleted(&v) {
             continue;
         }
@@ -94,7 +98,10 @@ pub fn list(
         out.insert(spec.key.to_string(), Value::Array(items));
     }
     if more {
-        out.insert("next_page_token".into(), Value::String(encode(salt, spec, last_seq)));
+        out.insert(
+            "next_page_token".into(),
+            Value::String(encode(salt, spec, last_seq)),
+        );
     }
     Ok(Value::Object(out))
 }

@@ -19,7 +19,10 @@ impl Query {
 
     /// First value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Boolean `key` (`true`/`false`), default false.
@@ -28,14 +31,19 @@ impl Query {
             None => Ok(false),
             Some("true") => Ok(true),
             Some("false") => Ok(false),
-            Some(v) => Err(ApiError::invalid(format!("Invalid boolean for '{key}': '{v}'"))),
+            Some(v) => Err(ApiError::invalid(format!(
+                "Invalid boolean for '{key}': '{v}'"
+            ))),
         }
     }
 
     /// Integer `key`.
     pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
         self.get(key)
-            .map(|v| v.parse::<i64>().map_err(|_| ApiError::invalid(format!("Invalid integer for '{key}': '{v}'"))))
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ApiError::invalid(format!("Invalid integer for '{key}': '{v}'")))
+            })
             .transpose()
     }
 }

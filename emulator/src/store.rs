@@ -71,14 +71,14 @@ impl Store {
             .entry(collection_of(name).to_string())
             .or_default()
             .insert(seq, name.to_string());
-        self.records.insert(name.to_string(), Record { value, overlay, seq });
-    }
-
-    /// Sets (or clears) the transient overlay of a resource.
-    pub fn set_overlay(&mut self, name: &str, overlay: Option<(Instant, Value)>) {
-        if let Some(r) = self.records.get_mut(name) {
-            r.overlay = overlay;
-        }
+        self.records.insert(
+            name.to_string(),
+            Record {
+                value,
+                overlay,
+                seq,
+            },
+        );
     }
 
     /// Hard-deletes a resource and everything below it.
@@ -98,7 +98,8 @@ impl Store {
             }
             self.passwords.remove(&k);
         }
-        self.collections.retain(|k, c| !(k == name || k.starts_with(&prefix)) && !c.is_empty());
+        self.collections
+            .retain(|k, c| !(k == name || k.starts_with(&prefix)) && !c.is_empty());
     }
 
     /// Names in a collection in creation order, strictly after sequence number `after`.

@@ -3,6 +3,26 @@
 // Do not edit by hand: change the spec or the generator, then run `cargo xtask regenerate`.
 
 use crate::{types, RequiredFields};
+impl RequiredFields for types::Branch {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::BranchOperationMetadata {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::BranchSpec {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::BranchStatus {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
 impl RequiredFields for types::Catalog {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
@@ -19,6 +39,16 @@ impl RequiredFields for types::CatalogCatalogSpec {
         }
     }
 }
+impl RequiredFields for types::CatalogCatalogStatus {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::CatalogOperationMetadata {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
 impl RequiredFields for types::CdfConfig {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
@@ -33,6 +63,41 @@ impl RequiredFields for types::CdfConfig {
         }
     }
 }
+impl RequiredFields for types::CdfConfigOperationMetadata {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::CdfStatus {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::DailySchedule {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::DataApi {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::DataApiDataApiSpec {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::DataApiDataApiStatus {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::DataApiOperationMetadata {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
 impl RequiredFields for types::Database {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
@@ -41,12 +106,42 @@ impl RequiredFields for types::Database {
         }
     }
 }
+impl RequiredFields for types::DatabaseCredential {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
 impl RequiredFields for types::DatabaseDatabaseSpec {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
         if self.role.is_none() {
             missing.push(format!("{prefix}{}", "role"));
         }
+    }
+}
+impl RequiredFields for types::DatabaseDatabaseStatus {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::DatabaseOperationMetadata {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::DatabricksServiceExceptionWithDetailsProto {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::DeltaTableSyncInfo {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::EmptyRequest {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
     }
 }
 impl RequiredFields for types::Endpoint {
@@ -79,6 +174,21 @@ impl RequiredFields for types::EndpointGroupStatus {
         }
     }
 }
+impl RequiredFields for types::EndpointHosts {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::EndpointOperationMetadata {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::EndpointSettings {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
 impl RequiredFields for types::EndpointSpec {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
@@ -106,6 +216,11 @@ impl RequiredFields for types::GenerateDatabaseCredentialRequest {
         }
     }
 }
+impl RequiredFields for types::InitialBranchSpec {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
 impl RequiredFields for types::InitialEndpointSpec {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
@@ -114,12 +229,22 @@ impl RequiredFields for types::InitialEndpointSpec {
         }
     }
 }
+impl RequiredFields for types::ListBranchesResponse {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
 impl RequiredFields for types::ListCdfConfigsResponse {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
         for (i, item) in self.cdf_configs.iter().enumerate() {
             item.collect_missing(&format!("{prefix}{}[{i}].", "cdf_configs"), missing);
         }
+    }
+}
+impl RequiredFields for types::ListCdfStatusesResponse {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
     }
 }
 impl RequiredFields for types::ListDatabasesResponse {
@@ -146,6 +271,11 @@ impl RequiredFields for types::ListProjectsResponse {
         }
     }
 }
+impl RequiredFields for types::ListRolesResponse {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
 impl RequiredFields for types::ListSnapshotsResponse {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
@@ -162,6 +292,16 @@ impl RequiredFields for types::MonthlySchedule {
         }
     }
 }
+impl RequiredFields for types::NewPipelineSpec {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::Operation {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
 impl RequiredFields for types::Project {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
@@ -172,6 +312,71 @@ impl RequiredFields for types::Project {
                     missing,
                 );
         }
+    }
+}
+impl RequiredFields for types::ProjectCustomTag {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::ProjectDefaultEndpointSettings {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::ProjectOperationMetadata {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::ProjectSpec {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::ProjectStatus {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::RequestedClaims {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::RequestedResource {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::RevealRolePasswordResponse {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::Role {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::RoleAttributes {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::RoleOperationMetadata {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::RoleRoleSpec {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::RoleRoleStatus {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
     }
 }
 impl RequiredFields for types::ScheduleCadence {
@@ -196,12 +401,22 @@ impl RequiredFields for types::Snapshot {
         }
     }
 }
+impl RequiredFields for types::SnapshotOperationMetadata {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
 impl RequiredFields for types::SnapshotSchedule {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
         for (i, item) in self.schedule.iter().enumerate() {
             item.collect_missing(&format!("{prefix}{}[{i}].", "schedule"), missing);
         }
+    }
+}
+impl RequiredFields for types::SnapshotScheduleOperationMetadata {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
     }
 }
 impl RequiredFields for types::SnapshotSpec {
@@ -212,12 +427,32 @@ impl RequiredFields for types::SnapshotSpec {
         }
     }
 }
+impl RequiredFields for types::SnapshotStatus {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
 impl RequiredFields for types::SyncedTable {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
         if let Some(value) = &self.spec {
             value.collect_missing(&format!("{prefix}{}.", "spec"), missing);
         }
+    }
+}
+impl RequiredFields for types::SyncedTableOperationMetadata {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::SyncedTablePipelineProgress {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
+    }
+}
+impl RequiredFields for types::SyncedTablePosition {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
     }
 }
 impl RequiredFields for types::SyncedTableSyncedTableSpec {
@@ -254,6 +489,11 @@ impl RequiredFields for types::SyncedTableSyncedTableSpecTypeOverride {
         if self.pg_type.is_none() {
             missing.push(format!("{prefix}{}", "pg_type"));
         }
+    }
+}
+impl RequiredFields for types::SyncedTableSyncedTableStatus {
+    fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
+        let _ = (prefix, &missing);
     }
 }
 impl RequiredFields for types::WeeklySchedule {

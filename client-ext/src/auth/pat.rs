@@ -1,1 +1,54 @@
-//! auth pat
+//! Personal access token authentication: `Authorization: Bearer <token>`.
+
+use super::{BoxFuture, CredentialsProvider, sensitive_header};
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// Personal access token credentials.
+///
+/// ```
+/// use lakebase::auth::{CredentialsProvider, PatCredentials};
+/// let pat = PatCredentials::new("dapi-123".into());
+/// assert_eq!(pat.auth_type(), "pat");
+/// assert!(!format!("{pat:?}").contains("dapi-123"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct PatCredentials {
+    token: Secret,
+}
+
+impl PatCredentials {
+    /// Credentials from a token.
+    pub fn new(token: Secret) -> Self {
+        Self { token }
+    }
+}
+
+impl CredentialsProvider for PatCredentials {
+    fn auth_type(&self) -> &'static str {
+        "pat"
+    }
+
+    fn authorization(&self) -> BoxFuture<'_, Result<http::HeaderValue, Error>> {
+        let header = sensitive_header(&format!("Bearer {}", self.token.expose()));
+        Box::pin(std::future::ready(header))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bearer_header() {
+        let pat = PatCredentials::new(Secret::from("dapi-conformance-token"));
+        let h = pat.authorization().await.unwrap();
+        assert_eq!(h.to_str().unwrap(), "Bearer dapi-conformance-token");
+        assert!(h.is_sensitive());
+        assert!(!format!("{h:?}").contains("dapi"));
+        assert!(!format!("{pat:?}").contains("dapi"));
+        let bad = PatCredentials::new(Secret::from("bad\ntoken-secret"));
+        let e = bad.authorization().await.unwrap_err();
+        assert!(!e.to_string().contains("token-secret"));
+    }
+}

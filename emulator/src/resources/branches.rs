@@ -3,7 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, check_body_name, check_enum, check_expiry, check_lsn, expiry_of, is_deleted, required_id, spec_of, touch};
+use super::{
+    Call, Ctx, base, check_body_name, check_enum, check_expiry, check_lsn, expiry_of, is_deleted,
+    required_id, spec_of, touch,
+};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::mask::{self, Rules};
@@ -14,7 +17,12 @@ const KIND: &str = "Branch";
 const LOGICAL_SIZE: i64 = 31_457_280;
 
 const RULES: Rules = Rules {
-    mutable: &["spec.is_protected", "spec.ttl", "spec.expire_time", "spec.no_expiry"],
+    mutable: &[
+        "spec.is_protected",
+        "spec.ttl",
+        "spec.expire_time",
+        "spec.no_expiry",
+    ],
     oneofs: &[("spec.expiration", &["expire_time", "ttl", "no_expiry"])],
     immutable: &[
         "spec.source_branch",
@@ -30,7 +38,11 @@ const RULES: Rules = Rules {
     ],
 };
 
-const SCHEDULE_RULES: Rules = Rules { mutable: &["schedule"], oneofs: &[], immutable: &["name"] };
+const SCHEDULE_RULES: Rules = Rules {
+    mutable: &["schedule"],
+    oneofs: &[],
+    immutable: &["name"],
+};
 
 fn pending() -> Value {
     json!({"status": {"current_state": "INIT", "pending_state": "READY"}})
@@ -42,10 +54,14 @@ pub fn insert_default(ctx: &mut Ctx<'_>, project: &str, name: &str, protected: b
     let id = name.rsplit('/').next().unwrap_or_default();
     let mut v = Value::Object(base(name, "branch_id", id, Some(project), &now));
     wire::set(&mut v, "uid", json!(ids::friendly_uid("br")));
-    wire::set(&mut v, "status", json!({
-        "branch_id": id, "current_state": "READY", "default": true, "is_protected": protected,
-        "logical_size_bytes": LOGICAL_SIZE, "state_change_time": now,
-    }));
+    wire::set(
+        &mut v,
+        "status",
+        json!({
+            "branch_id": id, "current_state": "READY", "default": true, "is_protected": protected,
+            "logical_size_bytes": LOGICAL_SIZE, "state_change_time": now,
+        }),
+    );
     let overlay = ctx.overlay(pending());
     ctx.store.put(name, v, overlay);
 }
@@ -72,25 +88,35 @@ fn validate(ctx: &Ctx<'_>, project: &str, spec: &Value) -> Result<(), ApiError> 
     let lsn = wire::str_at(spec, "source_branch_lsn")?;
     let time = wire::ts_at(spec, "source_branch_time")?;
     if lsn.is_some() && time.is_some() {
-        return Err(ApiError::invalid("spec.source_branch_lsn and spec.source_branch_time are mutually exclusive"));
+        return Err(ApiError::invalid(
+            "spec.source_branch_lsn and spec.source_branch_time are mutually exclusive",
+        ));
     }
     if let Some(t) = time
         && t > ctx.now
     {
-        return Err(ApiError::invalid("spec.source_branch_time must not be in the future"));
+        return Err(ApiError::invalid(
+            "spec.source_branch_time must not be in the future",
+        ));
     }
     let src = wire::str_at(spec, "source_branch")?;
     if let Some(snap) = wire::str_at(spec, "source_snapshot")? {
         if src.is_some() {
-            return Err(ApiError::invalid("spec.source_branch and spec.source_snapshot are mutually exclusive"));
+            return Err(ApiError::invalid(
+                "spec.source_branch and spec.source_snapshot are mutually exclusive",
+            ));
         }
         if !snap.starts_with(&format!("{project}/snapshots/")) {
-            return Err(ApiError::invalid(format!("spec.source_snapshot '{snap}' is not a snapshot of '{project}'")));
+            return Err(ApiError::invalid(format!(
+                "spec.source_snapshot '{snap}' is not a snapshot of '{project}'"
+            )));
         }
         ctx.live("Snapshot", snap)?;
     } else if let Some(b) = src {
         if !b.starts_with(&format!("{project}/branches/")) {
-            return Err(ApiError::invalid(format!("spec.source_branch '{b}' is not a branch of '{project}'")));
+            return Err(ApiError::invalid(format!(
+                "spec.source_branch '{b}' is not a branch of '{project}'"
+            )));
         }
         ctx.live(KIND, b)?;
     }
@@ -111,7 +137,9 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
             return Err(ApiError::already_exists(KIND, &name));
         }
         if is_deleted(&existing) {
-            return Err(ApiError::invalid_state(format!("{KIND} '{name}' is deleted; undelete it first.")));
+            return Err(ApiError::invalid_state(format!(
+                "{KIND} '{name}' is deleted; undelete it first."
+            )));
         }
         check_expiry(&spec, ctx.now)?;
         wire::bool_at(&spec, "is_protected")?;
@@ -146,7 +174,9 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     if let Some(snap) = wire::str_at(&spec, "source_snapshot")? {
         wire::set(&mut status, "source_snapshot", json!(snap));
     } else {
-        let default = wire::str_at(&pv, "status.default_branch")?.unwrap_or_default().to_string();
+        let default = wire::str_at(&pv, "status.default_branch")?
+            .unwrap_or_default()
+            .to_string();
         let src = wire::str_at(&spec, "source_branch")?.map_or(default, str::to_string);
         let lsn = wire::str_at(&spec, "source_branch_lsn")?.map_or_else(ids::lsn, str::to_string);
         let time = wire::ts_at(&spec, "source_branch_time")?.map_or_else(|| now.clone(), wire::ts);
@@ -205,7 +235,9 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let cur = ctx.get(KIND, &name)?;
     let purge = call.query.flag("purge")?;
     if wire::bool_at(&cur, "status.default")? == Some(true) {
-        return Err(ApiError::invalid_state(format!("Cannot delete the default branch '{name}'.")));
+        return Err(ApiError::invalid_state(format!(
+            "Cannot delete the default branch '{name}'."
+        )));
     }
     if wire::bool_at(&cur, "status.is_protected")? == Some(true) {
         return Err(ApiError::invalid_state(format!(
@@ -234,7 +266,9 @@ pub fn undelete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     let cur = ctx.get(KIND, &name)?;
     if !is_deleted(&cur) {
-        return Err(ApiError::invalid_state(format!("{KIND} '{name}' is not deleted.")));
+        return Err(ApiError::invalid_state(format!(
+            "{KIND} '{name}' is not deleted."
+        )));
     }
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
@@ -257,15 +291,24 @@ fn schedule_name(call: &Call) -> (String, String) {
 /// `GET /projects/{p}/branches/{b}/snapshot-schedule` (an unset schedule is `{name}`).
 pub fn get_schedule(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let (branch, name) = schedule_name(call);
-    ctx.live(KIND, &branch).map_err(|_| ApiError::not_found(KIND, &name))?;
-    Ok(ctx.store.view(&name, ctx.instant).unwrap_or_else(|| json!({"name": name})))
+    ctx.live(KIND, &branch)
+        .map_err(|_| ApiError::not_found(KIND, &name))?;
+    Ok(ctx
+        .store
+        .view(&name, ctx.instant)
+        .unwrap_or_else(|| json!({"name": name})))
 }
 
 fn check_cadence(c: &Value, i: usize) -> Result<(), ApiError> {
     let p = |f: &str| format!("schedule[{i}].{f}");
     match wire::duration_at(c, "retention")? {
         Some(r) if r >= 3600.0 => {}
-        _ => return Err(ApiError::invalid(format!("{} is required and must be at least 3600s", p("retention")))),
+        _ => {
+            return Err(ApiError::invalid(format!(
+                "{} is required and must be at least 3600s",
+                p("retention")
+            )));
+        }
     }
     let kinds: Vec<&str> = ["daily_schedule", "weekly_schedule", "monthly_schedule"]
         .into_iter()
@@ -281,19 +324,42 @@ fn check_cadence(c: &Value, i: usize) -> Result<(), ApiError> {
     if let Some(h) = wire::f64_at(s, "hour")?
         && !(0.0..=23.0).contains(&h)
     {
-        return Err(ApiError::invalid(format!("{} must be 0-23", p(&format!("{}.hour", kinds[0])))));
+        return Err(ApiError::invalid(format!(
+            "{} must be 0-23",
+            p(&format!("{}.hour", kinds[0]))
+        )));
     }
     if kinds[0] == "monthly_schedule" {
         match wire::f64_at(s, "day")? {
             Some(d) if (1.0..=31.0).contains(&d) => {}
-            _ => return Err(ApiError::invalid(format!("{} is required and must be 1-31", p("monthly_schedule.day")))),
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "{} is required and must be 1-31",
+                    p("monthly_schedule.day")
+                )));
+            }
         }
     }
     if kinds[0] == "weekly_schedule" {
         if s.get("day_of_week").is_none() {
-            return Err(ApiError::invalid(format!("{} is required", p("weekly_schedule.day_of_week"))));
+            return Err(ApiError::invalid(format!(
+                "{} is required",
+                p("weekly_schedule.day_of_week")
+            )));
         }
-        check_enum(s, "day_of_week", &["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"])?;
+        check_enum(
+            s,
+            "day_of_week",
+            &[
+                "MONDAY",
+                "TUESDAY",
+                "WEDNESDAY",
+                "THURSDAY",
+                "FRIDAY",
+                "SATURDAY",
+                "SUNDAY",
+            ],
+        )?;
     }
     Ok(())
 }
@@ -301,11 +367,24 @@ fn check_cadence(c: &Value, i: usize) -> Result<(), ApiError> {
 /// `PATCH /projects/{p}/branches/{b}/snapshot-schedule?update_mask=schedule`.
 pub fn update_schedule(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let (branch, name) = schedule_name(call);
-    ctx.live(KIND, &branch).map_err(|_| ApiError::not_found(KIND, &name))?;
+    ctx.live(KIND, &branch)
+        .map_err(|_| ApiError::not_found(KIND, &name))?;
     check_body_name(&call.body, &name)?;
-    let cur = ctx.store.value(&name).cloned().unwrap_or_else(|| json!({"name": name}));
-    let v = mask::apply(&cur, &call.body, call.query.get("update_mask"), &SCHEDULE_RULES)?;
-    let sched = v.get("schedule").and_then(Value::as_array).ok_or_else(|| ApiError::invalid("schedule must be a list"))?;
+    let cur = ctx
+        .store
+        .value(&name)
+        .cloned()
+        .unwrap_or_else(|| json!({"name": name}));
+    let v = mask::apply(
+        &cur,
+        &call.body,
+        call.query.get("update_mask"),
+        &SCHEDULE_RULES,
+    )?;
+    let sched = v
+        .get("schedule")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::invalid("schedule must be a list"))?;
     for (i, c) in sched.iter().enumerate() {
         check_cadence(c, i)?;
     }
@@ -313,5 +392,9 @@ pub fn update_schedule(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError
         return Ok(op);
     }
     ctx.store.put(&name, v.clone(), None);
-    Ok(ctx.op(&name, "SnapshotSchedule", Outcome::Resource("SnapshotSchedule", v)))
+    Ok(ctx.op(
+        &name,
+        "SnapshotSchedule",
+        Outcome::Resource("SnapshotSchedule", v),
+    ))
 }

@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, check_body_name, check_compute, check_enum, required_id, spec_of, touch};
+use super::{
+    Call, Ctx, base, check_body_name, check_compute, check_enum, required_id, spec_of, touch,
+};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::mask::{self, Rules};
@@ -28,8 +30,19 @@ const RULES: Rules = Rules {
         "spec.group.max",
         "spec.group.enable_readable_secondaries",
     ],
-    oneofs: &[("spec.suspension", &["no_suspension", "suspend_timeout_duration"])],
-    immutable: &["spec.endpoint_type", "name", "endpoint_id", "parent", "uid", "create_time", "update_time"],
+    oneofs: &[(
+        "spec.suspension",
+        &["no_suspension", "suspend_timeout_duration"],
+    )],
+    immutable: &[
+        "spec.endpoint_type",
+        "name",
+        "endpoint_id",
+        "parent",
+        "uid",
+        "create_time",
+        "update_time",
+    ],
 };
 
 /// Project-level defaults (`status.default_endpoint_settings`) of the project owning `branch`.
@@ -46,33 +59,62 @@ fn refresh_status(v: &mut Value, defaults: &Value) {
     let spec = v.get("spec").cloned().unwrap_or_else(|| json!({}));
     let mut s = v.get("status").cloned().unwrap_or_else(|| json!({}));
     let obj = |x: &Value, k: &str| x.get(k).filter(|y| !y.is_null()).cloned();
-    for k in ["autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "suspend_timeout_duration", "group", "settings"] {
+    for k in [
+        "autoscaling_limit_min_cu",
+        "autoscaling_limit_max_cu",
+        "suspend_timeout_duration",
+        "group",
+        "settings",
+    ] {
         wire::remove(&mut s, k);
     }
     if let Some(g) = obj(&spec, "group") {
         wire::set(&mut s, "group", g);
     } else {
-        for (k, d) in [("autoscaling_limit_min_cu", 0.5), ("autoscaling_limit_max_cu", 2.0)] {
-            let x = obj(&spec, k).or_else(|| obj(defaults, k)).unwrap_or(json!(d));
+        for (k, d) in [
+            ("autoscaling_limit_min_cu", 0.5),
+            ("autoscaling_limit_max_cu", 2.0),
+        ] {
+            let x = obj(&spec, k)
+                .or_else(|| obj(defaults, k))
+                .unwrap_or(json!(d));
             wire::set(&mut s, k, x);
         }
     }
     if spec.get("no_suspension").is_none_or(Value::is_null) {
         let susp = obj(&spec, "suspend_timeout_duration")
-            .or_else(|| if defaults.get("no_suspension").is_some() { None } else { obj(defaults, "suspend_timeout_duration") })
+            .or_else(|| {
+                if defaults.get("no_suspension").is_some() {
+                    None
+                } else {
+                    obj(defaults, "suspend_timeout_duration")
+                }
+            })
             .or_else(|| (defaults.get("no_suspension").is_none()).then(|| json!("300s")));
         if let Some(x) = susp {
             wire::set(&mut s, "suspend_timeout_duration", x);
         }
     }
-    let settings = obj(&spec, "settings").or_else(|| obj(defaults, "pg_settings").map(|p| json!({"pg_settings": p})));
+    let settings = obj(&spec, "settings")
+        .or_else(|| obj(defaults, "pg_settings").map(|p| json!({"pg_settings": p})));
     if let Some(x) = settings {
         wire::set(&mut s, "settings", x);
     }
-    let disabled = spec.get("disabled").and_then(Value::as_bool).unwrap_or(false);
+    let disabled = spec
+        .get("disabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     wire::set(&mut s, "disabled", json!(disabled));
-    wire::set(&mut s, "current_state", json!(if disabled { "IDLE" } else { "ACTIVE" }));
-    wire::set(&mut s, "endpoint_type", spec.get("endpoint_type").cloned().unwrap_or(json!(RW)));
+    wire::set(
+        &mut s,
+        "current_state",
+        json!(if disabled { "IDLE" } else { "ACTIVE" }),
+    );
+    wire::set(
+        &mut s,
+        "endpoint_type",
+        spec.get("endpoint_type").cloned().unwrap_or(json!(RW)),
+    );
     wire::set(v, "status", s);
 }
 
@@ -84,20 +126,30 @@ pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Value {
     let mut v = Value::Object(base(&name, "endpoint_id", id, Some(branch), &now));
     wire::set(&mut v, "uid", json!(uid));
     wire::set(&mut v, "spec", spec);
-    let host = |suffix: &str| format!("{uid}{suffix}.database.{}.cloud.databricks.com", super::REGION);
-    wire::set(&mut v, "status", json!({
-        "endpoint_id": id,
-        "hosts": {
-            "host": host(""),
-            "read_only_host": host("-ro"),
-            "read_only_pooled_host": host("-ro-pooler"),
-            "read_write_pooled_host": host("-pooler"),
-        },
-        "last_active_time": now,
-    }));
+    let host = |suffix: &str| {
+        format!(
+            "{uid}{suffix}.database.{}.cloud.databricks.com",
+            super::REGION
+        )
+    };
+    wire::set(
+        &mut v,
+        "status",
+        json!({
+            "endpoint_id": id,
+            "hosts": {
+                "host": host(""),
+                "read_only_host": host("-ro"),
+                "read_only_pooled_host": host("-ro-pooler"),
+                "read_write_pooled_host": host("-pooler"),
+            },
+            "last_active_time": now,
+        }),
+    );
     let defaults = project_defaults(ctx, branch);
     refresh_status(&mut v, &defaults);
-    let overlay = ctx.overlay(json!({"status": {"current_state": "INIT", "pending_state": "ACTIVE"}}));
+    let overlay =
+        ctx.overlay(json!({"status": {"current_state": "INIT", "pending_state": "ACTIVE"}}));
     ctx.store.put(&name, v.clone(), overlay);
     v
 }
@@ -141,6 +193,13 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     if existing.is_some() && !replace {
         return Err(ApiError::already_exists(KIND, &name));
     }
+    if let Some(e) = &existing
+        && wire::get(e, "spec.endpoint_type") != spec.get("endpoint_type")
+    {
+        return Err(ApiError::invalid(
+            "Field 'spec.endpoint_type' is immutable and cannot be updated",
+        ));
+    }
     if spec.get("endpoint_type") == Some(&json!(RW)) {
         rw_conflict(ctx, &branch, &name)?;
     }
@@ -149,9 +208,6 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     }
     let v = match existing {
         Some(mut v) => {
-            if wire::get(&v, "spec.endpoint_type") != spec.get("endpoint_type") {
-                return Err(ApiError::invalid("Field 'spec.endpoint_type' is immutable and cannot be updated"));
-            }
             wire::set(&mut v, "spec", spec);
             let defaults = project_defaults(ctx, &branch);
             refresh_status(&mut v, &defaults);
@@ -166,7 +222,10 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 }
 
 fn name_of(call: &Call) -> String {
-    format!("projects/{}/branches/{}/endpoints/{}", call.ids[0], call.ids[1], call.ids[2])
+    format!(
+        "projects/{}/branches/{}/endpoints/{}",
+        call.ids[0], call.ids[1], call.ids[2]
+    )
 }
 
 /// `GET .../endpoints/{e}`.
@@ -178,7 +237,13 @@ pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
     ctx.live("Branch", &branch)?;
-    ctx.list(call, &format!("{branch}/endpoints"), "endpoints", false, 1000)
+    ctx.list(
+        call,
+        &format!("{branch}/endpoints"),
+        "endpoints",
+        false,
+        1000,
+    )
 }
 
 /// `PATCH .../endpoints/{e}?update_mask=`.

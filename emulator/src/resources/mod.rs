@@ -98,7 +98,11 @@ impl Ctx<'_> {
     /// operation (without touching any resource) and returns it.
     pub fn failing(&mut self, resource: &str, kind: &'static str) -> Option<Value> {
         self.fail_op.then(|| {
-            self.op(resource, kind, Outcome::Error("INTERNAL_ERROR", "Provisioning failed.".into()))
+            self.op(
+                resource,
+                kind,
+                Outcome::Error("INTERNAL_ERROR", "Provisioning failed.".into()),
+            )
         })
     }
 
@@ -122,7 +126,9 @@ impl Ctx<'_> {
     /// The resource as seen now; soft-deleted resources are returned too.
     pub fn get(&self, kind: &str, name: &str) -> Result<Value, ApiError> {
         self.check_ancestors(name)?;
-        self.store.view(name, self.instant).ok_or_else(|| ApiError::not_found(kind, name))
+        self.store
+            .view(name, self.instant)
+            .ok_or_else(|| ApiError::not_found(kind, name))
     }
 
     /// The settled value of a resource that exists and is not soft-deleted.
@@ -142,18 +148,46 @@ impl Ctx<'_> {
                 "{kind} '{name}' is deleted; undelete it first."
             )));
         }
-        self.store.value(name).cloned().ok_or_else(|| ApiError::not_found(kind, name))
+        self.store
+            .value(name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(kind, name))
     }
 
     /// Answers a list call over `collection`.
-    pub fn list(&self, call: &Call, collection: &str, key: &str, show_deleted: bool, max: usize) -> Result<Value, ApiError> {
-        let spec = ListSpec { collection, key, show_deleted, max_page_size: max };
-        paging::list(self.store, &spec, &call.query, self.default_page_size, self.salt, self.instant)
+    pub fn list(
+        &self,
+        call: &Call,
+        collection: &str,
+        key: &str,
+        show_deleted: bool,
+        max: usize,
+    ) -> Result<Value, ApiError> {
+        let spec = ListSpec {
+            collection,
+            key,
+            show_deleted,
+            max_page_size: max,
+        };
+        paging::list(
+            self.store,
+            &spec,
+            &call.query,
+            self.default_page_size,
+            self.salt,
+            self.instant,
+        )
     }
 }
 
 /// Common fields of a new resource.
-pub fn base(name: &str, id_key: &str, id: &str, parent: Option<&str>, now: &str) -> Map<String, Value> {
+pub fn base(
+    name: &str,
+    id_key: &str,
+    id: &str,
+    parent: Option<&str>,
+    now: &str,
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("name".into(), json!(name));
     if !id_key.is_empty() {
@@ -208,18 +242,30 @@ pub fn check_enum(v: &Value, path: &str, allowed: &[&str]) -> Result<(), ApiErro
 /// Validates compute settings shared by project default endpoint settings, initial endpoint
 /// specs and endpoint specs (`prefix` names the field in messages).
 pub fn check_compute(v: &Value, prefix: &str) -> Result<(), ApiError> {
-    let p = |f: &str| if prefix.is_empty() { f.to_string() } else { format!("{prefix}.{f}") };
+    let p = |f: &str| {
+        if prefix.is_empty() {
+            f.to_string()
+        } else {
+            format!("{prefix}.{f}")
+        }
+    };
     let min = wire::f64_at(v, "autoscaling_limit_min_cu")?;
     let max = wire::f64_at(v, "autoscaling_limit_max_cu")?;
     if let Some(m) = min
         && m < 0.5
     {
-        return Err(ApiError::invalid(format!("{} must be at least 0.5", p("autoscaling_limit_min_cu"))));
+        return Err(ApiError::invalid(format!(
+            "{} must be at least 0.5",
+            p("autoscaling_limit_min_cu")
+        )));
     }
     if let Some(m) = max
         && !(0.5..=64.0).contains(&m)
     {
-        return Err(ApiError::invalid(format!("{} must be between 0.5 and 64", p("autoscaling_limit_max_cu"))));
+        return Err(ApiError::invalid(format!(
+            "{} must be between 0.5 and 64",
+            p("autoscaling_limit_max_cu")
+        )));
     }
     if let (Some(lo), Some(hi)) = (min, max) {
         if lo > hi {
@@ -230,17 +276,27 @@ pub fn check_compute(v: &Value, prefix: &str) -> Result<(), ApiError> {
             )));
         }
         if hi - lo > 16.0 {
-            return Err(ApiError::invalid("autoscaling_limit_max_cu - autoscaling_limit_min_cu must not exceed 16"));
+            return Err(ApiError::invalid(
+                "autoscaling_limit_max_cu - autoscaling_limit_min_cu must not exceed 16",
+            ));
         }
     }
     let susp = wire::duration_at(v, "suspend_timeout_duration")?;
     if let Some(s) = susp
         && !(60.0..=604_800.0).contains(&s)
     {
-        return Err(ApiError::invalid(format!("{} must be between 60s and 604800s", p("suspend_timeout_duration"))));
+        return Err(ApiError::invalid(format!(
+            "{} must be between 60s and 604800s",
+            p("suspend_timeout_duration")
+        )));
     }
     match wire::bool_at(v, "no_suspension")? {
-        Some(false) => return Err(ApiError::invalid(format!("{} must be true when set", p("no_suspension")))),
+        Some(false) => {
+            return Err(ApiError::invalid(format!(
+                "{} must be true when set",
+                p("no_suspension")
+            )));
+        }
         Some(true) if susp.is_some() => {
             return Err(ApiError::invalid(format!(
                 "{} and {} are mutually exclusive",
@@ -266,7 +322,9 @@ pub fn check_compute(v: &Value, prefix: &str) -> Result<(), ApiError> {
     }
     if let Some(pg) = wire::get(v, "pg_settings").or_else(|| wire::get(v, "settings.pg_settings"))
         && !pg.is_null()
-        && !pg.as_object().is_some_and(|m| m.values().all(Value::is_string))
+        && !pg
+            .as_object()
+            .is_some_and(|m| m.values().all(Value::is_string))
     {
         return Err(ApiError::invalid("pg_settings must map strings to strings"));
     }
@@ -294,7 +352,9 @@ pub fn check_expiry(spec: &Value, now: DateTime<Utc>) -> Result<usize, ApiError>
     }
     let n = usize::from(ttl.is_some()) + usize::from(exp.is_some()) + usize::from(no.is_some());
     if n > 1 {
-        return Err(ApiError::invalid("Only one of spec.ttl, spec.expire_time and spec.no_expiry may be set"));
+        return Err(ApiError::invalid(
+            "Only one of spec.ttl, spec.expire_time and spec.no_expiry may be set",
+        ));
     }
     Ok(n)
 }
@@ -305,14 +365,19 @@ pub fn expiry_of(spec: &Value, now: DateTime<Utc>) -> Option<String> {
         let ms = (t * 1000.0) as i64;
         return Some(wire::ts(now + chrono::Duration::milliseconds(ms)));
     }
-    wire::ts_at(spec, "expire_time").ok().flatten().map(wire::ts)
+    wire::ts_at(spec, "expire_time")
+        .ok()
+        .flatten()
+        .map(wire::ts)
 }
 
 /// Validates a Postgres text LSN (`16/B374D848`).
 pub fn check_lsn(spec: &Value, path: &str) -> Result<(), ApiError> {
     if let Some(l) = wire::str_at(spec, path)? {
         let ok = l.split_once('/').is_some_and(|(a, b)| {
-            !a.is_empty() && !b.is_empty() && a.chars().chain(b.chars()).all(|c| c.is_ascii_hexdigit())
+            !a.is_empty()
+                && !b.is_empty()
+                && a.chars().chain(b.chars()).all(|c| c.is_ascii_hexdigit())
         });
         if !ok {
             return Err(ApiError::invalid(format!("Invalid LSN '{l}' for '{path}'")));

@@ -26,25 +26,48 @@ const RULES: Rules = Rules {
         "spec.attributes.bypassrls",
     ],
     oneofs: &[],
-    immutable: &["spec.identity_type", "spec.auth_method", "spec.postgres_role", "name", "role_id", "parent", "create_time", "update_time"],
+    immutable: &[
+        "spec.identity_type",
+        "spec.auth_method",
+        "spec.postgres_role",
+        "name",
+        "role_id",
+        "parent",
+        "create_time",
+        "update_time",
+    ],
 };
 
 fn check_spec(spec: &Value) -> Result<(), ApiError> {
-    check_enum(spec, "identity_type", &["USER", "SERVICE_PRINCIPAL", "GROUP"])?;
-    check_enum(spec, "auth_method", &["LAKEBASE_OAUTH_V1", "NO_LOGIN", SCRAM])?;
+    check_enum(
+        spec,
+        "identity_type",
+        &["USER", "SERVICE_PRINCIPAL", "GROUP"],
+    )?;
+    check_enum(
+        spec,
+        "auth_method",
+        &["LAKEBASE_OAUTH_V1", "NO_LOGIN", SCRAM],
+    )?;
     for k in ["createdb", "createrole", "bypassrls"] {
         wire::bool_at(spec, &format!("attributes.{k}"))?;
     }
     if let Some(m) = spec.get("membership_roles").filter(|m| !m.is_null()) {
-        let ok = m.as_array().is_some_and(|a| a.iter().all(|r| r == "DATABRICKS_SUPERUSER"));
+        let ok = m
+            .as_array()
+            .is_some_and(|a| a.iter().all(|r| r == "DATABRICKS_SUPERUSER"));
         if !ok {
-            return Err(ApiError::invalid("spec.membership_roles may only contain DATABRICKS_SUPERUSER"));
+            return Err(ApiError::invalid(
+                "spec.membership_roles may only contain DATABRICKS_SUPERUSER",
+            ));
         }
     }
     if let Some(p) = wire::str_at(spec, "postgres_role")?
         && !(1..=63).contains(&p.len())
     {
-        return Err(ApiError::invalid("spec.postgres_role must be 1-63 characters"));
+        return Err(ApiError::invalid(
+            "spec.postgres_role must be 1-63 characters",
+        ));
     }
     Ok(())
 }
@@ -52,9 +75,20 @@ fn check_spec(spec: &Value) -> Result<(), ApiError> {
 fn refresh_status(v: &mut Value) {
     let spec = v.get("spec").cloned().unwrap_or_else(|| json!({}));
     let mut s = v.get("status").cloned().unwrap_or_else(|| json!({}));
-    let attr = |k: &str| wire::get(&spec, &format!("attributes.{k}")).and_then(Value::as_bool).unwrap_or(false);
-    wire::set(&mut s, "attributes", json!({"bypassrls": attr("bypassrls"), "createdb": attr("createdb"), "createrole": attr("createrole")}));
-    match spec.get("membership_roles").filter(|m| !wire::is_empty(Some(m))) {
+    let attr = |k: &str| {
+        wire::get(&spec, &format!("attributes.{k}"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    wire::set(
+        &mut s,
+        "attributes",
+        json!({"bypassrls": attr("bypassrls"), "createdb": attr("createdb"), "createrole": attr("createrole")}),
+    );
+    match spec
+        .get("membership_roles")
+        .filter(|m| !wire::is_empty(Some(m)))
+    {
         Some(m) => wire::set(&mut s, "membership_roles", m.clone()),
         None => wire::remove(&mut s, "membership_roles"),
     }
@@ -81,9 +115,16 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let id = match given {
         Some(id) => id.to_string(),
         None => {
-            let base_id = pg.as_deref().and_then(ids::role_id_from).unwrap_or_else(|| format!("role-{}", ids::hex8()));
+            let base_id = pg
+                .as_deref()
+                .and_then(ids::role_id_from)
+                .unwrap_or_else(|| format!("role-{}", ids::hex8()));
             if ctx.store.contains(&format!("{branch}/roles/{base_id}")) {
-                format!("{}-{}", base_id.chars().take(54).collect::<String>(), ids::hex8())
+                format!(
+                    "{}-{}",
+                    base_id.chars().take(54).collect::<String>(),
+                    ids::hex8()
+                )
             } else {
                 base_id
             }
@@ -112,18 +153,25 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         return Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)));
     }
     let coll = format!("{branch}/roles");
-    if ctx.store.values_in(&coll).iter().any(|(_, v)| wire::get(v, "status.postgres_role") == Some(&json!(pg))) {
+    if ctx
+        .store
+        .values_in(&coll)
+        .iter()
+        .any(|(_, v)| wire::get(v, "status.postgres_role") == Some(&json!(pg)))
+    {
         return Err(ApiError::already_exists("Postgres role", &pg));
     }
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
     }
-    let identity = wire::str_at(&spec, "identity_type")?;
-    let auth = wire::str_at(&spec, "auth_method")?.unwrap_or(match identity {
-        Some("USER" | "SERVICE_PRINCIPAL") => "LAKEBASE_OAUTH_V1",
-        Some("GROUP") => "NO_LOGIN",
-        _ => SCRAM,
-    });
+    let identity = wire::str_at(&spec, "identity_type")?.map(str::to_string);
+    let auth = wire::str_at(&spec, "auth_method")?
+        .unwrap_or(match identity.as_deref() {
+            Some("USER" | "SERVICE_PRINCIPAL") => "LAKEBASE_OAUTH_V1",
+            Some("GROUP") => "NO_LOGIN",
+            _ => SCRAM,
+        })
+        .to_string();
     let now = ctx.ts();
     let mut v = Value::Object(base(&name, "role_id", &id, Some(&branch), &now));
     let mut status = json!({"auth_method": auth, "postgres_role": pg, "role_id": id});
@@ -135,7 +183,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         wire::set(&mut v, "spec", spec);
     }
     refresh_status(&mut v);
-    if auth == SCRAM {
+    if auth.as_str() == SCRAM {
         ctx.store.passwords.insert(name.clone(), gen_password());
     }
     ctx.store.put(&name, v.clone(), None);
@@ -143,7 +191,10 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 }
 
 fn name_of(call: &Call) -> String {
-    format!("projects/{}/branches/{}/roles/{}", call.ids[0], call.ids[1], call.ids[2])
+    format!(
+        "projects/{}/branches/{}/roles/{}",
+        call.ids[0], call.ids[1], call.ids[2]
+    )
 }
 
 /// `GET .../roles/{r}`.
@@ -180,11 +231,21 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     ctx.get(KIND, &name)?;
     let branch = store_parent(&name);
-    let target = match call.query.get("reassign_owned_to").filter(|s| !s.is_empty()) {
+    let target = match call
+        .query
+        .get("reassign_owned_to")
+        .filter(|s| !s.is_empty())
+    {
         Some(t) => {
-            let full = if t.contains('/') { t.to_string() } else { format!("{branch}/roles/{t}") };
+            let full = if t.contains('/') {
+                t.to_string()
+            } else {
+                format!("{branch}/roles/{t}")
+            };
             if full == name || !full.starts_with(&format!("{branch}/roles/")) {
-                return Err(ApiError::invalid(format!("Invalid reassign_owned_to '{t}'")));
+                return Err(ApiError::invalid(format!(
+                    "Invalid reassign_owned_to '{t}'"
+                )));
             }
             ctx.live(KIND, &full)?;
             Some(full)
@@ -227,8 +288,15 @@ pub fn reveal_password(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError
     let v = ctx.live(KIND, &name)?;
     let auth = wire::str_at(&v, "status.auth_method")?.unwrap_or(SCRAM);
     if auth != SCRAM {
-        return Err(ApiError::invalid(format!("Role uses {auth} and has no password.")));
+        return Err(ApiError::invalid(format!(
+            "Role uses {auth} and has no password."
+        )));
     }
-    let pw = ctx.store.passwords.entry(name).or_insert_with(gen_password).clone();
+    let pw = ctx
+        .store
+        .passwords
+        .entry(name)
+        .or_insert_with(gen_password)
+        .clone();
     Ok(json!({"password": pw}))
 }

@@ -1,0 +1,98 @@
+//! Runs one generated call and turns its outcome into this crate's [`Error`].
+
+use std::future::Future;
+
+use futures::StreamExt;
+use lakebase_generated::{ByteStream, ResponseValue};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, AuthError, Error, InvalidInput, TransportError, body_snippet};
+use crate::transport::{CallRecord, CallSummary};
+
+type Generated<T> = Result<ResponseValue<T>, lakebase_generated::Error<ByteStream>>;
+
+/// Awaits a generated call inside a [`CallRecord`] scope and maps its result.
+///
+/// `what` names the expected response for decode errors (`"Branch"`).
+pub(crate) async fn run<T, F>(what: &'static str, call: F) -> Result<T, Error>
+where
+    T: DeserializeOwned,
+    F: Future<Output = Generated<T>>,
+{
+    let (result, mut summary) = CallRecord::scope(call).await;
+    match result {
+        Ok(value) => Ok(value.into_inner()),
+        Err(error) => {
+            match map_error::<T>(what, error, &mut summary).await {
+                Ok(error) => Err(with_budget(error, summary)),
+                Err(empty_body_value) => Ok(empty_body_value),
+            }
+        }
+    }
+}
+
+/// Maps a generated error to `Ok(error)`. The one exception is an empty 2xx body,
+/// which the official SDK reads as `{}`: its decoded value comes back as `Err(value)`.
+async fn map_error<T: DeserializeOwned>(
+    what: &'static str,
+    error: lakebase_generated::Error<ByteStream>,
+    summary: &mut CallSummary,
+) -> Result<Error, T> {
+    use lakebase_generated::Error as G;
+    Ok(match error {
+        G::ErrorResponse(response) => {
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = read_all(response.into_inner()).await;
+            api_error(status, &headers, &body)
+        }
+        G::UnexpectedResponse(response) => {
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.unwrap_or_default();
+            api_error(status, &headers, &body)
+        }
+        G::InvalidResponsePayload(body, error) => {
+            if body.iter().all(u8::is_ascii_whitespace) {
+                if let Ok(value) = serde_json::from_slice::<T>(b"{}") {
+                    return Err(value);
+                }
+            }
+            Error::Decode { what: what.to_string(), message: error.to_string(), body_snippet: body_snippet(&body) }
+        }
+        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
+            Error::Transport(TransportError::from(e))
+        }
+        // The only custom error comes from the `prepare` hook: credentials failed.
+        G::Custom(message) => summary.auth_error.take().unwrap_or_else(|| Error::Auth(AuthError::new(message))),
+        G::InvalidRequest(message) => Error::InvalidInput(InvalidInput::new("request", message)),
+    })
+}
+
+fn api_error(status: reqwest::StatusCode, headers: &http::HeaderMap, body: &[u8]) -> Error {
+    let reason = status.canonical_reason().unwrap_or("");
+    Error::Api(Box::new(ApiError::from_response(status.as_u16(), reason, headers, body)))
+}
+
+async fn read_all(stream: ByteStream) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut stream = stream.into_inner();
+    while let Some(Ok(chunk)) = stream.next().await {
+        body.extend_from_slice(&chunk);
+    }
+    body
+}
+
+/// Wraps the last error in [`Error::Timeout`] when the retry budget ran out.
+fn with_budget(error: Error, summary: CallSummary) -> Error {
+    if summary.budget_exhausted {
+        Error::Timeout {
+            what: "retry budget".to_string(),
+            elapsed: summary.elapsed,
+            attempts: summary.attempts,
+            last_error: Some(Box::new(error)),
+        }
+    } else {
+        error
+    }
+}

@@ -1,0 +1,96 @@
+//! [`Client`]: the entry point.
+
+use std::sync::Arc;
+
+use http::HeaderValue;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::polling::PollingPolicy;
+use crate::retry::{Sleeper, TokioSleeper};
+use crate::transport::Executor;
+
+/// A client of the Lakebase Postgres API. Cheap to clone; clones share the connection
+/// pool and credentials.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), lakebase::Error> {
+/// use lakebase::{Client, Config, ProjectName};
+/// let client = Client::new(Config::builder().host("https://my-workspace.cloud.databricks.com").token("dapi...").build()?)?;
+/// let project = client.get_project(&ProjectName::new("my-app")?).await?;
+/// println!("{:?}", project.status);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    raw: lakebase_generated::Client,
+    polling: PollingPolicy,
+    sleeper: Arc<dyn Sleeper>,
+    host: String,
+}
+
+impl Client {
+    /// A client for the workspace and credentials of `config`.
+    pub fn new(config: Config) -> Result<Self, Error> {
+        Self::with_sleeper(config, Arc::new(TokioSleeper))
+    }
+
+    /// A client configured from the environment and `~/.databrickscfg`, the way the
+    /// Databricks CLI and SDKs do (see [`Config::from_env`]).
+    pub fn from_env() -> Result<Self, Error> {
+        Self::new(Config::from_env()?)
+    }
+
+    /// Like [`Client::new`], with the [`Sleeper`] used between retries and polls
+    /// replaced (tests use one that returns at once).
+    pub fn with_sleeper(config: Config, sleeper: Arc<dyn Sleeper>) -> Result<Self, Error> {
+        let credentials = config.credentials().clone();
+        let user_agent = config.user_agent().header_value();
+        let workspace_id = match config.workspace_id() {
+            Some(id) => Some(HeaderValue::from_str(id).map_err(|_| Error::Config(format!("workspace id {id:?} is not a valid header value")))?),
+            None => None,
+        };
+        let executor = Executor {
+            credentials,
+            workspace_id,
+            user_agent,
+            retry: config.retry_policy().clone(),
+            sleeper: sleeper.clone(),
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.timeout())
+            .timeout(config.timeout())
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let hooks = lakebase_generated::hooks::Hooks::with_executor(Arc::new(executor));
+        let raw = lakebase_generated::Client::new_with_client(config.host(), http, hooks);
+        Ok(Client {
+            inner: Arc::new(Inner { raw, polling: config.polling_policy().clone(), sleeper, host: config.host().to_string() }),
+        })
+    }
+
+    /// The generated client underneath, for anything this crate does not wrap. Its
+    /// requests still go through authentication, retries and tracing.
+    pub fn raw(&self) -> &lakebase_generated::Client {
+        &self.inner.raw
+    }
+
+    /// The normalised workspace URL requests go to.
+    pub fn host(&self) -> &str {
+        &self.inner.host
+    }
+
+    /// The policy [`Operation::wait`](crate::Operation::wait) uses.
+    pub fn polling_policy(&self) -> &PollingPolicy {
+        &self.inner.polling
+    }
+
+    pub(crate) fn sleeper(&self) -> &Arc<dyn Sleeper> {
+        &self.inner.sleeper
+    }
+}

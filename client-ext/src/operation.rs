@@ -1,0 +1,254 @@
+//! Long-running operations: a typed handle that polls until the work is done.
+//!
+//! Every create, update, delete and undelete answers with an [`Operation`]. Its
+//! [`wait`](Operation::wait) polls `GET /api/2.0/postgres/{operation name}` (the name
+//! verbatim) on the client's [`PollingPolicy`] until the operation is `done`, then
+//! returns the typed result: the resource for creates and updates, `()` for deletes.
+//! A finished operation with an `error` becomes [`Error::OperationFailed`]; one with
+//! neither `error` nor `response` becomes [`Error::OperationIncomplete`].
+
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::client::Client;
+use crate::error::{ErrorCode, ErrorDetail, Error};
+use crate::names::OperationName;
+use crate::polling::PollingPolicy;
+use crate::types;
+
+/// What a finished operation's `response` decodes into.
+pub trait OperationResult: Sized + Send + 'static {
+    /// Decodes the `response` of a finished operation named `operation`.
+    fn from_response(response: &Map<String, Value>, operation: &str) -> Result<Self, Error>;
+}
+
+impl OperationResult for () {
+    fn from_response(_: &Map<String, Value>, _: &str) -> Result<Self, Error> {
+        Ok(())
+    }
+}
+
+macro_rules! resource_results {
+    ($($ty:ident),* $(,)?) => {$(
+        impl OperationResult for types::$ty {
+            fn from_response(response: &Map<String, Value>, operation: &str) -> Result<Self, Error> {
+                serde_json::from_value(Value::Object(response.clone())).map_err(|e| Error::Decode {
+                    what: format!("{} in the response of operation {operation}", stringify!($ty)),
+                    message: e.to_string(),
+                    body_snippet: crate::error::body_snippet(Value::Object(response.clone()).to_string().as_bytes()),
+                })
+            }
+        }
+    )*};
+}
+resource_results!(Project, Branch, Endpoint, Role, Database, Catalog, SyncedTable, Snapshot, SnapshotSchedule, DataApi, CdfConfig);
+
+/// The state of an operation after a poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationState<M> {
+    /// Whether the operation has finished.
+    pub done: bool,
+    /// The operation's progress information, decoded.
+    pub metadata: Option<M>,
+    /// The operation as the server sent it.
+    pub raw: types::Operation,
+}
+
+/// A long-running operation started by a create, update, delete or undelete call.
+///
+/// `R` is what [`wait`](Self::wait) returns (the resource, or `()`), `M` the type of
+/// the operation's metadata. Dropping the handle, or the future of `wait`, stops polling.
+///
+/// ```no_run
+/// # async fn demo(client: lakebase::Client) -> Result<(), lakebase::Error> {
+/// use lakebase::{ProjectName, types};
+/// let op = client.create_branch(&ProjectName::new("my-app")?, "dev", types::Branch::default()).await?;
+/// println!("started {}", op.name());
+/// let branch = op.wait().await?;
+/// println!("created {:?}", branch.name);
+/// # Ok(()) }
+/// ```
+#[must_use = "an operation runs on the server either way; wait() tells you how it ended"]
+pub struct Operation<R, M> {
+    client: Client,
+    name: OperationName,
+    raw: types::Operation,
+    _types: PhantomData<fn() -> (R, M)>,
+}
+
+impl<R, M> std::fmt::Debug for Operation<R, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operation").field("name", &self.name).field("done", &self.raw.done.unwrap_or(false)).finish()
+    }
+}
+
+impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
+    /// Wraps an operation the server returned.
+    pub(crate) fn new(client: Client, raw: types::Operation) -> Result<Self, Error> {
+        let name = raw.name.as_deref().unwrap_or_default().parse::<OperationName>().map_err(|e| Error::Decode {
+            what: "Operation".to_string(),
+            message: format!("the operation has no usable name: {e}"),
+            body_snippet: String::new(),
+        })?;
+        Ok(Operation { client, name, raw, _types: PhantomData })
+    }
+
+    /// Resumes an operation by name (for example one stored before a restart).
+    pub(crate) fn resume(client: Client, name: OperationName) -> Self {
+        let raw = types::Operation { name: Some(name.to_string()), ..Default::default() };
+        Operation { client, name, raw, _types: PhantomData }
+    }
+
+    /// The operation's name, as the server assigned it.
+    pub fn name(&self) -> &OperationName {
+        &self.name
+    }
+
+    /// The operation as last seen (the creating call's answer until polled).
+    pub fn raw(&self) -> &types::Operation {
+        &self.raw
+    }
+
+    /// Whether the operation had finished when last seen. No request is made.
+    pub fn is_done(&self) -> bool {
+        self.raw.done.unwrap_or(false)
+    }
+
+    /// The operation's metadata as last seen, decoded; `None` when absent.
+    pub fn metadata(&self) -> Result<Option<M>, Error> {
+        decode_metadata(&self.raw)
+    }
+
+    /// Fetches the operation once and returns its new state.
+    pub async fn poll(&mut self) -> Result<OperationState<M>, Error> {
+        self.raw = self.client.get_operation(&self.name).await?;
+        Ok(OperationState { done: self.is_done(), metadata: self.metadata()?, raw: self.raw.clone() })
+    }
+
+    /// Polls on the client's polling policy until the operation finishes and returns its
+    /// result.
+    pub async fn wait(self) -> Result<R, Error> {
+        let policy = self.client.polling_policy().clone();
+        self.wait_with(&policy).await
+    }
+
+    /// Like [`wait`](Self::wait), with another polling policy.
+    pub async fn wait_with(mut self, policy: &PollingPolicy) -> Result<R, Error> {
+        let started = Instant::now();
+        let mut polls: u32 = 0;
+        loop {
+            self.poll_on_schedule(policy, started, &mut polls).await?;
+            if self.is_done() {
+                return self.into_result();
+            }
+        }
+    }
+
+    /// The states seen by polling on the client's policy, ending with the finished one.
+    /// The stream ends after the first state with `done == true` or the first error.
+    pub fn progress(self) -> impl Stream<Item = Result<OperationState<M>, Error>> + Send
+    where
+        M: Send + 'static,
+    {
+        let policy = self.client.polling_policy().clone();
+        futures::stream::try_unfold((Some(self), Instant::now(), 0u32), move |(op, started, mut polls)| {
+            let policy = policy.clone();
+            async move {
+                let Some(mut op) = op else { return Ok(None) };
+                op.poll_on_schedule(&policy, started, &mut polls).await?;
+                let state = OperationState { done: op.is_done(), metadata: op.metadata()?, raw: op.raw.clone() };
+                let next = if state.done { None } else { Some(op) };
+                Ok(Some((state, (next, started, polls))))
+            }
+        })
+    }
+
+    /// Sleeps as the policy says, then polls once; transient poll errors are swallowed
+    /// (the next poll retries) until the policy's deadline.
+    async fn poll_on_schedule(&mut self, policy: &PollingPolicy, started: Instant, polls: &mut u32) -> Result<(), Error> {
+        let mut last_error = None;
+        loop {
+            let Some(delay) = policy.next_delay(*polls, started.elapsed()) else {
+                return Err(Error::Timeout {
+                    what: format!("operation {}", self.name),
+                    elapsed: started.elapsed(),
+                    attempts: *polls,
+                    last_error: last_error.map(Box::new),
+                });
+            };
+            if delay > Duration::ZERO {
+                self.client.sleeper().sleep(delay).await;
+            }
+            *polls += 1;
+            match self.client.get_operation(&self.name).await {
+                Ok(raw) => {
+                    self.raw = raw;
+                    return Ok(());
+                }
+                Err(e) if policy.keep_polling_after(&e) => {
+                    tracing::debug!(operation = %self.name, error = %e, "transient error while polling");
+                    last_error = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn into_result(self) -> Result<R, Error> {
+        if let Some(error) = &self.raw.error {
+            return Err(Error::OperationFailed {
+                operation: self.name.to_string(),
+                error_code: error.error_code.as_ref().map(|c| ErrorCode::from(c.as_str())),
+                message: error.message.clone().unwrap_or_default(),
+                details: error.details.iter().map(|d| ErrorDetail::from_json(&Value::Object(d.clone()))).collect(),
+            });
+        }
+        if self.raw.response.is_empty() {
+            return Err(Error::OperationIncomplete { operation: self.name.to_string() });
+        }
+        R::from_response(&self.raw.response, self.name.as_str())
+    }
+}
+
+impl<M: DeserializeOwned> Operation<types::Endpoint, M> {
+    /// Waits for the operation, then keeps reading the endpoint until its
+    /// `status.pending_state` clears: an endpoint operation can finish while the compute
+    /// is still changing state.
+    pub async fn wait_until_settled(self) -> Result<types::Endpoint, Error> {
+        let client = self.client.clone();
+        let policy = client.polling_policy().clone();
+        let mut endpoint = self.wait_with(&policy).await?;
+        let started = Instant::now();
+        let mut reads = 0;
+        while endpoint.status.as_ref().is_some_and(|s| s.pending_state.is_some()) {
+            let Some(delay) = policy.next_delay(reads, started.elapsed()) else {
+                return Err(Error::Timeout {
+                    what: "endpoint pending_state to clear".to_string(),
+                    elapsed: started.elapsed(),
+                    attempts: reads,
+                    last_error: None,
+                });
+            };
+            client.sleeper().sleep(delay).await;
+            reads += 1;
+            let name = endpoint.name.as_deref().unwrap_or_default().parse::<crate::names::EndpointName>()?;
+            endpoint = client.get_endpoint(&name).await?;
+        }
+        Ok(endpoint)
+    }
+}
+
+fn decode_metadata<M: DeserializeOwned>(raw: &types::Operation) -> Result<Option<M>, Error> {
+    if raw.metadata.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_value(Value::Object(raw.metadata.clone())).map(Some).map_err(|e| Error::Decode {
+        what: "operation metadata".to_string(),
+        message: e.to_string(),
+        body_snippet: String::new(),
+    })
+}

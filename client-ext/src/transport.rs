@@ -1,0 +1,190 @@
+//! The one choke point every request passes: authentication, standard headers,
+//! retries and tracing.
+//!
+//! [`Executor`] implements the generated crate's `RequestExecutor`, so every generated
+//! method (and therefore every typed call of this crate) goes through it. Per-call
+//! facts the generated code cannot carry back (how many attempts were made, whether the
+//! retry budget ran out, a typed authentication error) are recorded in a [`CallRecord`]
+//! scoped to the calling task.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http::HeaderValue;
+use lakebase_generated::hooks::{BoxFuture, RequestExecutor};
+
+use crate::auth::CredentialsProvider;
+use crate::error::{ApiError, Error};
+use crate::retry::{RetryDecision, RetryPolicy, RetryableFailure, Sleeper, classify, Retryability};
+
+/// Header carrying the workspace id, as the official SDKs send it.
+pub const WORKSPACE_ID_HEADER: &str = "X-Databricks-Workspace-Id";
+
+/// Sends requests with auth, standard headers and retries.
+#[derive(Debug)]
+pub(crate) struct Executor {
+    pub(crate) credentials: Arc<dyn CredentialsProvider>,
+    pub(crate) workspace_id: Option<HeaderValue>,
+    pub(crate) user_agent: HeaderValue,
+    pub(crate) retry: Arc<dyn RetryPolicy>,
+    pub(crate) sleeper: Arc<dyn Sleeper>,
+}
+
+/// What one call (one typed method, possibly several HTTP attempts) went through.
+#[derive(Debug, Default)]
+pub(crate) struct CallRecord {
+    inner: Mutex<CallFacts>,
+}
+
+#[derive(Debug, Default)]
+struct CallFacts {
+    attempts: u32,
+    elapsed: Duration,
+    budget_exhausted: bool,
+    auth_error: Option<Error>,
+}
+
+tokio::task_local! {
+    static CALL: Arc<CallRecord>;
+}
+
+impl CallRecord {
+    /// Runs `future` with a fresh record in scope and returns both.
+    pub(crate) async fn scope<F: std::future::Future>(future: F) -> (F::Output, CallSummary) {
+        let record = Arc::new(CallRecord::default());
+        let output = CALL.scope(record.clone(), future).await;
+        let mut facts = record.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let summary = CallSummary {
+            attempts: facts.attempts,
+            elapsed: facts.elapsed,
+            budget_exhausted: facts.budget_exhausted,
+            auth_error: facts.auth_error.take(),
+        };
+        (output, summary)
+    }
+
+    fn update(f: impl FnOnce(&mut CallFacts)) {
+        let _ = CALL.try_with(|record| f(&mut record.inner.lock().unwrap_or_else(|p| p.into_inner())));
+    }
+}
+
+/// The facts of a finished call.
+#[derive(Debug)]
+pub(crate) struct CallSummary {
+    pub(crate) attempts: u32,
+    pub(crate) elapsed: Duration,
+    pub(crate) budget_exhausted: bool,
+    pub(crate) auth_error: Option<Error>,
+}
+
+impl Executor {
+    async fn authorize(&self, request: &mut reqwest::Request) -> Result<(), Error> {
+        let value = self.credentials.authorization().await?;
+        request.headers_mut().insert(http::header::AUTHORIZATION, value);
+        Ok(())
+    }
+
+    /// Reads a failed response, decides whether to retry, and rebuilds it for the caller.
+    async fn inspect_failure(
+        response: reqwest::Response,
+        method: &http::Method,
+    ) -> (reqwest::Response, Option<RetryableFailure>) {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let version = response.version();
+        let body = response.bytes().await.unwrap_or_default();
+        let api = ApiError::from_response(status.as_u16(), status.canonical_reason().unwrap_or(""), &headers, &body);
+        let failure = RetryableFailure::from_error(&Error::Api(Box::new(api)), method);
+        let mut rebuilt = http::Response::new(body);
+        *rebuilt.status_mut() = status;
+        *rebuilt.headers_mut() = headers;
+        *rebuilt.version_mut() = version;
+        (reqwest::Response::from(rebuilt), failure)
+    }
+}
+
+impl RequestExecutor for Executor {
+    fn prepare<'a>(
+        &'a self,
+        request: &'a mut reqwest::Request,
+        _operation_id: &'static str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let headers = request.headers_mut();
+            headers.insert(http::header::USER_AGENT, self.user_agent.clone());
+            if let Some(id) = &self.workspace_id {
+                headers.insert(WORKSPACE_ID_HEADER, id.clone());
+            }
+            self.authorize(request).await.map_err(|error| {
+                let message = error.to_string();
+                CallRecord::update(|facts| facts.auth_error = Some(error));
+                message
+            })
+        })
+    }
+
+    fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let method = request.method().clone();
+            let path = request.url().path().to_string();
+            let mut attempt: u32 = 0;
+            let mut pending = request;
+            loop {
+                attempt += 1;
+                // Keep a copy for the next attempt; JSON bodies are bytes, so this works
+                // for every request this crate sends.
+                let spare = pending.try_clone();
+                let span = tracing::debug_span!("lakebase.request", operation = operation_id, %method, path = %path, attempt);
+                let attempt_started = Instant::now();
+                let result = tracing::Instrument::instrument(client.execute(pending), span.clone()).await;
+                let (result, failure) = match result {
+                    Ok(response) if response.status().is_success() => (Ok(response), None),
+                    Ok(response) => {
+                        let (response, failure) = Self::inspect_failure(response, &method).await;
+                        (Ok(response), failure)
+                    }
+                    Err(error) => {
+                        let verdict = classify(None, &method, error.is_connect(), error.is_timeout(), None);
+                        let failure = match verdict {
+                            Retryability::Retry(reason) => Some(RetryableFailure { reason, retry_after: None }),
+                            Retryability::DoNotRetry => None,
+                        };
+                        (Err(error), failure)
+                    }
+                };
+                let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+                span.in_scope(|| {
+                    tracing::debug!(status, duration_ms = attempt_started.elapsed().as_millis() as u64, "attempt finished")
+                });
+                let elapsed = started.elapsed();
+                CallRecord::update(|facts| {
+                    facts.attempts = attempt;
+                    facts.elapsed = elapsed;
+                });
+                let (Some(failure), Some(mut next)) = (failure, spare) else { return result };
+                match self.retry.on_failure(attempt, elapsed, &failure) {
+                    RetryDecision::Retry { after } => {
+                        tracing::info!(operation = operation_id, status, attempt, delay_ms = after.as_millis() as u64, "retrying");
+                        self.sleeper.sleep(after).await;
+                        // A long wait may outlive an OAuth token; fetch a current one.
+                        if self.authorize(&mut next).await.is_err() {
+                            return result;
+                        }
+                        pending = next;
+                    }
+                    RetryDecision::BudgetExhausted => {
+                        CallRecord::update(|facts| facts.budget_exhausted = true);
+                        return result;
+                    }
+                    RetryDecision::DoNotRetry => return result,
+                }
+            }
+        })
+    }
+}

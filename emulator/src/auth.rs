@@ -1,0 +1,147 @@
+//! Authentication: bearer tokens, host metadata discovery and the OAuth M2M
+//! client-credentials flow.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+
+use crate::errors::ApiError;
+use crate::server::AppState;
+
+/// Access tokens issued by the token endpoint, with their expiry.
+#[derive(Debug, Default)]
+pub struct IssuedTokens(HashMap<String, Instant>);
+
+impl IssuedTokens {
+    fn valid(&self, token: &str, now: Instant) -> bool {
+        self.0.get(token).is_some_and(|exp| now < *exp)
+    }
+}
+
+/// Checks the `Authorization: Bearer` header of an API request.
+pub fn check(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(value) = value else {
+        return Err(ApiError::unauthenticated(
+            "Missing Authorization header: a bearer token is required.",
+        ));
+    };
+    let token = value
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthenticated("Invalid Authorization header: expected 'Bearer <token>'.")
+        })?;
+    let issued = state
+        .tokens
+        .lock()
+        .map(|t| t.valid(token, Instant::now()))
+        .unwrap_or(false);
+    match &state.token {
+        Some(expected) if expected != token && !issued => {
+            Err(ApiError::unauthenticated("Invalid access token."))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `GET /.well-known/databricks-config` (no auth): host metadata used by the SDKs.
+pub async fn host_metadata(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(
+        json!({"oidc_endpoint": format!("{}/oidc", state.base_url), "workspace_id": state.workspace_id}),
+    )
+}
+
+/// `GET /oidc/.well-known/oauth-authorization-server` (no auth).
+pub async fn oidc_discovery(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let b = &state.base_url;
+    Json(json!({
+        "issuer": format!("{b}/oidc"),
+        "authorization_endpoint": format!("{b}/oidc/v1/authorize"),
+        "token_endpoint": format!("{b}/oidc/v1/token"),
+        "grant_types_supported": ["client_credentials"],
+    }))
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let raw = STANDARD.decode(v.strip_prefix("Basic ")?.trim()).ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    let (id, secret) = s.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}
+
+/// `POST /oidc/v1/token`: `grant_type=client_credentials`, client credentials in HTTP Basic
+/// auth or in the form.
+pub async fn token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let Ok(form) = serde_urlencoded::from_str::<HashMap<String, String>>(&body) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Malformed form body.",
+        );
+    };
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Only client_credentials is supported.",
+        );
+    }
+    let creds = basic_credentials(&headers).or_else(|| {
+        Some((
+            form.get("client_id")?.clone(),
+            form.get("client_secret")?.clone(),
+        ))
+    });
+    let ok = match (&creds, &state.m2m) {
+        (Some((id, secret)), Some(m)) => *id == m.client_id && *secret == m.client_secret,
+        (Some((id, secret)), None) => !id.is_empty() && !secret.is_empty(),
+        (None, _) => false,
+    };
+    if !ok {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed.",
+        );
+    }
+    let token = format!("emu-oauth-{}", uuid::Uuid::new_v4().simple());
+    let lifetime = state.m2m_token_lifetime;
+    if let Ok(mut t) = state.tokens.lock() {
+        let now = Instant::now();
+        t.0.retain(|_, exp| *exp > now);
+        t.0.insert(token.clone(), now + lifetime);
+    }
+    let scope = form
+        .get("scope")
+        .cloned()
+        .unwrap_or_else(|| "all-apis".to_string());
+    Json(json!({
+        "access_token": token, "token_type": "Bearer", "expires_in": lifetime.as_secs(), "scope": scope,
+    }))
+    .into_response()
+}

@@ -1,0 +1,111 @@
+//! `lakebase-emulator` binary: serves the emulated Lakebase Postgres API until Ctrl-C.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use clap::Parser;
+use lakebase_emulator::{Emulator, FaultConfig};
+use tracing_subscriber::EnvFilter;
+
+/// Local emulator of the Databricks Lakebase Autoscaling Postgres API.
+#[derive(Debug, Parser)]
+#[command(name = "lakebase-emulator", version)]
+struct Args {
+    /// TCP port (0 = any free port).
+    #[arg(long, default_value_t = 8080, env = "LAKEBASE_EMULATOR_PORT")]
+    port: u16,
+    /// Address to bind; loopback unless you pass e.g. 0.0.0.0.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    bind: IpAddr,
+    /// Duration of long-running operations, in milliseconds.
+    #[arg(long = "op-latency", value_name = "MS", default_value_t = 200)]
+    op_latency_ms: u64,
+    /// Accept only this bearer token (default: any non-empty token).
+    #[arg(long, env = "LAKEBASE_EMULATOR_TOKEN")]
+    token: Option<String>,
+    /// OAuth M2M client id accepted by /oidc/v1/token (with --client-secret).
+    #[arg(long, requires = "client_secret")]
+    client_id: Option<String>,
+    /// OAuth M2M client secret accepted by /oidc/v1/token.
+    #[arg(long, requires = "client_id")]
+    client_secret: Option<String>,
+    /// Lifetime of issued OAuth tokens, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_lifetime: u64,
+    /// Fraction of API requests answered 429.
+    #[arg(long, default_value_t = 0.0)]
+    rate_429: f64,
+    /// Fraction of API requests answered 503.
+    #[arg(long, default_value_t = 0.0)]
+    rate_503: f64,
+    /// Fraction of API requests whose connection is dropped.
+    #[arg(long, default_value_t = 0.0)]
+    drop_rate: f64,
+    /// Fraction of long-running operations that fail.
+    #[arg(long, default_value_t = 0.0)]
+    op_error_rate: f64,
+    /// Retry-After seconds on injected 429s.
+    #[arg(long, default_value_t = 1)]
+    retry_after: u64,
+    /// Latency added to every API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency: u64,
+    /// Extra random latency up to this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_jitter: u64,
+    /// Seed of fault injection.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Workspace id announced in host metadata.
+    #[arg(long, default_value = "1234567890123456")]
+    workspace_id: String,
+    /// Default list page size.
+    #[arg(long, default_value_t = 50)]
+    page_size: usize,
+    /// Create this many ready projects at start.
+    #[arg(long, default_value_t = 0)]
+    seed_projects: usize,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let a = Args::parse();
+    let faults = FaultConfig {
+        rate_429: a.rate_429,
+        rate_503: a.rate_503,
+        drop_rate: a.drop_rate,
+        op_error_rate: a.op_error_rate,
+        retry_after_secs: a.retry_after,
+        latency_ms: a.latency,
+        latency_jitter_ms: a.latency_jitter,
+        seed: a.seed,
+    };
+    let mut b = Emulator::builder()
+        .bind(SocketAddr::new(a.bind, a.port))
+        .op_latency(Duration::from_millis(a.op_latency_ms))
+        .m2m_token_lifetime(Duration::from_secs(a.token_lifetime))
+        .faults(faults)
+        .default_page_size(a.page_size)
+        .workspace_id(a.workspace_id);
+    if let Some(t) = a.token {
+        b = b.token(t);
+    }
+    if let (Some(id), Some(secret)) = (a.client_id, a.client_secret) {
+        b = b.m2m_credentials(id, secret);
+    }
+    let emu = b.start().await?;
+    if a.seed_projects > 0 {
+        let n = emu.seed_projects(a.seed_projects)?.len();
+        tracing::info!("seeded {n} projects");
+    }
+    tracing::info!("lakebase emulator listening on {}", emu.base_url());
+    println!("LAKEBASE_EMULATOR_URL={}", emu.base_url());
+    tokio::signal::ctrl_c().await?;
+    emu.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! HTTP server: shared state, router, the API entry point, request logging and the
+//! `/_emulator/*` admin routes.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::auth::{self, IssuedTokens};
+use crate::config::{Config, FaultConfig, M2mCredentials};
+use crate::dispatch::{self, Resolved};
+use crate::errors::ApiError;
+use crate::faults::{Fault, FaultEngine};
+use crate::operations;
+use crate::query::Query;
+use crate::resources::{Call, Ctx};
+use crate::store::Store;
+
+/// Prefix of every Postgres API path.
+pub const API_PREFIX: &str = "/api/2.0/postgres/";
+
+/// Settings that may change while the server runs.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    /// Latency of long-running operations.
+    pub op_latency: Duration,
+    /// Default list page size.
+    pub default_page_size: usize,
+}
+
+/// State shared by all requests.
+#[derive(Debug)]
+pub struct AppState {
+    /// Resources and operations.
+    pub store: Mutex<Store>,
+    /// Mutable settings.
+    pub runtime: Mutex<Runtime>,
+    /// Fault injection.
+    pub faults: Mutex<FaultEngine>,
+    /// OAuth tokens issued by the emulator.
+    pub tokens: Mutex<IssuedTokens>,
+    /// Requests per SDK method name (faulted ones included).
+    pub counts: Mutex<BTreeMap<String, u64>>,
+    /// Total HTTP requests received.
+    pub total: AtomicU64,
+    /// Fixed accepted token, if any.
+    pub token: Option<String>,
+    /// Accepted client credentials, if restricted.
+    pub m2m: Option<M2mCredentials>,
+    /// Lifetime of issued OAuth tokens.
+    pub m2m_token_lifetime: Duration,
+    /// Workspace id announced in host metadata.
+    pub workspace_id: String,
+    /// `http://host:port` of the server.
+    pub base_url: String,
+    /// Secret salt of page tokens.
+    pub salt: u64,
+}
+
+impl AppState {
+    /// State for a server reachable at `base_url`.
+    pub fn new(cfg: &Config, base_url: String) -> Self {
+        Self {
+            store: Mutex::new(Store::default()),
+            runtime: Mutex::new(Runtime {
+                op_latency: cfg.op_latency,
+                default_page_size: cfg.default_page_size.max(1),
+            }),
+            faults: Mutex::new(FaultEngine::new(cfg.faults.clone())),
+            tokens: Mutex::new(IssuedTokens::default()),
+            counts: Mutex::new(BTreeMap::new()),
+            total: AtomicU64::new(0),
+            token: cfg.token.clone(),
+            m2m: cfg.m2m.clone(),
+            m2m_token_lifetime: cfg.m2m_token_lifetime,
+            workspace_id: cfg.workspace_id.clone(),
+            base_url,
+            salt: rand::random(),
+        }
+    }
+
+    /// Runs `f` with a request context (store lock held, no faults).
+    pub fn with_ctx<T>(&self, fail_op: bool, f: impl FnOnce(&mut Ctx<'_>) -> T) -> Option<T> {
+        let rt = self.runtime.lock().ok()?.clone();
+        let mut store = self.store.lock().ok()?;
+        let mut ctx = Ctx {
+            store: &mut store,
+            now: chrono::Utc::now(),
+            instant: Instant::now(),
+            op_latency: rt.op_latency,
+            default_page_size: rt.default_page_size,
+            salt: self.salt,
+            fail_op,
+        };
+        Some(f(&mut ctx))
+    }
+}
+
+fn internal() -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_ERROR",
+        "Internal emulator error.",
+    )
+}
+
+/// A response whose body fails at once: the connection is closed without a complete answer.
+fn dropped() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("injected drop"))
+    });
+    Response::new(Body::from_stream(stream))
+}
+
+async fn api(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path();
+    let rest = path.strip_prefix(API_PREFIX).unwrap_or_default();
+    let resolved = dispatch::resolve(&method, rest, path);
+    let op = resolved.as_ref().map_or("unknown", Resolved::op_name);
+    if let Ok(mut c) = state.counts.lock() {
+        *c.entry(op.to_string()).or_default() += 1;
+    }
+    let Ok(decision) = state.faults.lock().map(|mut f| f.decide()) else {
+        return internal().into_response();
+    };
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
+    }
+    match decision.fault {
+        Fault::Drop => return dropped(),
+        Fault::TooManyRequests => {
+            let secs = state
+                .faults
+                .lock()
+                .map(|f| f.config().retry_after_secs)
+                .unwrap_or(1);
+            return ApiError::too_many_requests(secs).into_response();
+        }
+        Fault::Unavailable => return ApiError::unavailable().into_response(),
+        Fault::None => {}
+    }
+    if let Err(e) = auth::check(&state, &headers) {
+        return e.into_response();
+    }
+    let result = resolved.and_then(|r| handle(&state, r, uri.query(), &body, decision.fail_op));
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn handle(
+    state: &AppState,
+    resolved: Resolved,
+    raw_query: Option<&str>,
+    body: &[u8],
+    fail_op: bool,
+) -> Result<Value, ApiError> {
+    match resolved {
+        Resolved::Operation(name) => {
+            let store = state.store.lock().map_err(|_| internal())?;
+            let op = store
+                .ops
+                .get(&name)
+                .ok_or_else(|| ApiError::not_found("Operation", &name))?;
+            Ok(operations::render(op, Instant::now()))
+        }
+        Resolved::Method(_, handler, ids) => {
+            let query = Query::parse(raw_query)?;
+            let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+                json!({})
+            } else {
+                serde_json::from_slice(body)
+                    .map_err(|e| ApiError::malformed(format!("Invalid JSON body: {e}")))?
+            };
+            if !body.is_object() {
+                return Err(ApiError::malformed("Request body must be a JSON object"));
+            }
+            let call = Call { ids, query, body };
+            state
+                .with_ctx(fail_op, |ctx| handler(ctx, &call))
+                .unwrap_or_else(|| Err(internal()))
+        }
+    }
+}
+
+async fn log(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    state.total.fetch_add(1, Ordering::Relaxed);
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        duration_ms = start.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    resp
+}
+
+async fn get_faults(State(state): State<Arc<AppState>>) -> Response {
+    match state.faults.lock() {
+        Ok(f) => Json(f.config().clone()).into_response(),
+        Err(_) => internal().into_response(),
+    }
+}
+
+async fn put_faults(State(state): State<Arc<AppState>>, Json(cfg): Json<FaultConfig>) -> Response {
+    match state.faults.lock() {
+        Ok(mut f) => {
+            *f = FaultEngine::new(cfg.clone());
+            Json(cfg).into_response()
+        }
+        Err(_) => internal().into_response(),
+    }
+}
+
+async fn stats(State(state): State<Arc<AppState>>) -> Response {
+    let counts = state.counts.lock().map(|c| c.clone()).unwrap_or_default();
+    Json(json!({"total": state.total.load(Ordering::Relaxed), "by_method": counts})).into_response()
+}
+
+async fn fallback(method: Method, uri: Uri) -> Response {
+    ApiError::no_route(method.as_str(), uri.path()).into_response()
+}
+
+/// The application router.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/api/2.0/postgres/{*rest}", any(api))
+        .route("/.well-known/databricks-config", get(auth::host_metadata))
+        .route(
+            "/oidc/.well-known/oauth-authorization-server",
+            get(auth::oidc_discovery),
+        )
+        .route("/oidc/v1/token", post(auth::token))
+        .route("/_emulator/faults", get(get_faults).put(put_faults))
+        .route("/_emulator/stats", get(stats))
+        .fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), log))
+        .with_state(state)
+}

@@ -1,0 +1,711 @@
+//! Cassette method + arguments → one typed call of the `lakebase` client.
+//!
+//! Every method of `PostgresAPI` (52, [`METHOD_ARGS`]) and every parameter of each is
+//! handled; an unknown method, an argument the method does not take, an argument that
+//! could not be used or a value that cannot be expressed with the typed API is a
+//! [`DispatchError`] (a failure, never a skip).
+//!
+//! The outcome is our result rendered to wire JSON with serde (the SDK rendering rules
+//! are applied later, see [`crate::rules`]), or our error.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use lakebase::operation::OperationResult;
+use lakebase::{
+    BranchName, CatalogName, CdfConfigName, CdfStatusName, Client, DataApiName, DatabaseName, EndpointName,
+    Error, FieldMask, Operation, OperationName, ProjectName, RoleName, SnapshotName, SnapshotScheduleName,
+    SyncedTableName, types,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// The cassette cannot be turned into a call (unknown method, unknown or unusable
+/// argument, value not expressible with the typed API).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DispatchError(pub String);
+
+impl fmt::Display for DispatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "dispatcher cannot run this cassette: {}", self.0)
+    }
+}
+
+/// What the call produced: our result as wire JSON, or our error.
+pub type Outcome = Result<Value, Error>;
+
+/// Every method and the keyword arguments it takes (the SDK's parameters, in order).
+pub const METHOD_ARGS: &[(&str, &[&str])] = &[
+    ("create_branch", &["parent", "branch", "branch_id", "replace_existing"]),
+    ("create_catalog", &["catalog", "catalog_id"]),
+    ("create_cdf_config", &["parent", "cdf_config", "cdf_config_id"]),
+    ("create_data_api", &["parent", "data_api"]),
+    ("create_database", &["parent", "database", "database_id", "replace_existing"]),
+    ("create_endpoint", &["parent", "endpoint", "endpoint_id", "replace_existing"]),
+    ("create_project", &["project", "project_id"]),
+    ("create_role", &["parent", "role", "replace_existing", "role_id"]),
+    ("create_snapshot", &["parent", "snapshot", "snapshot_id"]),
+    ("create_synced_table", &["synced_table", "synced_table_id"]),
+    ("delete_branch", &["name", "purge"]),
+    ("delete_catalog", &["name"]),
+    ("delete_cdf_config", &["name", "force"]),
+    ("delete_data_api", &["name"]),
+    ("delete_database", &["name"]),
+    ("delete_endpoint", &["name"]),
+    ("delete_project", &["name", "purge"]),
+    ("delete_role", &["name", "reassign_owned_to"]),
+    ("delete_snapshot", &["name"]),
+    ("delete_synced_table", &["name"]),
+    ("generate_database_credential", &["endpoint", "claims", "expire_time", "ttl"]),
+    ("get_branch", &["name"]),
+    ("get_catalog", &["name"]),
+    ("get_cdf_config", &["name"]),
+    ("get_cdf_status", &["name"]),
+    ("get_data_api", &["name"]),
+    ("get_database", &["name"]),
+    ("get_endpoint", &["name"]),
+    ("get_operation", &["name"]),
+    ("get_project", &["name"]),
+    ("get_role", &["name"]),
+    ("get_snapshot", &["name"]),
+    ("get_snapshot_schedule", &["name"]),
+    ("get_synced_table", &["name"]),
+    ("list_branches", &["parent", "page_size", "page_token", "show_deleted"]),
+    ("list_cdf_configs", &["parent", "page_size", "page_token"]),
+    ("list_cdf_statuses", &["parent", "page_size", "page_token"]),
+    ("list_databases", &["parent", "page_size", "page_token"]),
+    ("list_endpoints", &["parent", "page_size", "page_token"]),
+    ("list_projects", &["page_size", "page_token", "show_deleted"]),
+    ("list_roles", &["parent", "page_size", "page_token"]),
+    ("list_snapshots", &["parent", "page_size", "page_token"]),
+    ("reveal_role_password", &["name"]),
+    ("undelete_branch", &["name"]),
+    ("undelete_project", &["name"]),
+    ("update_branch", &["name", "branch", "update_mask"]),
+    ("update_data_api", &["name", "data_api", "update_mask"]),
+    ("update_database", &["name", "database", "update_mask"]),
+    ("update_endpoint", &["name", "endpoint", "update_mask"]),
+    ("update_project", &["name", "project", "update_mask"]),
+    ("update_role", &["name", "role", "update_mask"]),
+    ("update_snapshot_schedule", &["name", "snapshot_schedule", "update_mask"]),
+];
+
+/// The arguments a method takes, or `None` for an unknown method.
+pub fn method_args(method: &str) -> Option<&'static [&'static str]> {
+    METHOD_ARGS.iter().find(|(m, _)| *m == method).map(|(_, a)| *a)
+}
+
+/// The keyword arguments of a cassette, consumed one by one; leftovers are an error.
+#[derive(Debug)]
+pub struct Args {
+    method: String,
+    map: Map<String, Value>,
+    used: BTreeSet<String>,
+}
+
+impl Args {
+    /// Checks the argument names against the method's parameters.
+    pub fn new(method: &str, map: &Map<String, Value>) -> Result<Args, DispatchError> {
+        let allowed = method_args(method).ok_or_else(|| DispatchError(format!("unknown method `{method}`")))?;
+        let unknown: Vec<&String> = map.keys().filter(|k| !allowed.contains(&k.as_str())).collect();
+        if !unknown.is_empty() {
+            return Err(DispatchError(format!(
+                "`{method}` takes no argument(s) {unknown:?} (its parameters: {allowed:?})"
+            )));
+        }
+        Ok(Args { method: method.to_string(), map: map.clone(), used: BTreeSet::new() })
+    }
+
+    fn take(&mut self, key: &str) -> Option<Value> {
+        self.used.insert(key.to_string());
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.clone()),
+        }
+    }
+
+    fn bad(&self, key: &str, why: impl fmt::Display) -> DispatchError {
+        DispatchError(format!("`{}` argument `{key}`: {why}", self.method))
+    }
+
+    fn required<T>(&self, key: &str, v: Option<T>) -> Result<T, DispatchError> {
+        v.ok_or_else(|| self.bad(key, "required by the SDK signature but missing (or null)"))
+    }
+
+    /// An optional string argument.
+    pub fn opt_str(&mut self, key: &str) -> Result<Option<String>, DispatchError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(self.bad(key, format!("expected a string, got {other}"))),
+        }
+    }
+
+    /// A required string argument.
+    pub fn str(&mut self, key: &str) -> Result<String, DispatchError> {
+        let v = self.opt_str(key)?;
+        self.required(key, v)
+    }
+
+    /// A required resource name, parsed with `FromStr` (structure check only).
+    pub fn name<T: FromStr>(&mut self, key: &str) -> Result<T, DispatchError>
+    where
+        T::Err: fmt::Display,
+    {
+        let s = self.str(key)?;
+        s.parse::<T>().map_err(|e| self.bad(key, format!("{s:?} is not accepted by the client's name type: {e}")))
+    }
+
+    /// An optional boolean argument.
+    pub fn opt_bool(&mut self, key: &str) -> Result<Option<bool>, DispatchError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(other) => Err(self.bad(key, format!("expected a boolean, got {other}"))),
+        }
+    }
+
+    /// An optional page size (the client takes `u32`).
+    pub fn opt_page_size(&mut self, key: &str) -> Result<Option<u32>, DispatchError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) => match n.as_u64().and_then(|v| u32::try_from(v).ok()) {
+                Some(v) => Ok(Some(v)),
+                None => Err(self.bad(key, format!("{n} cannot be expressed as the client's u32 page size"))),
+            },
+            Some(other) => Err(self.bad(key, format!("expected an integer, got {other}"))),
+        }
+    }
+
+    /// A required message argument given as wire JSON.
+    pub fn message<T: DeserializeOwned>(&mut self, key: &str) -> Result<T, DispatchError> {
+        let v = self.take(key);
+        let v = self.required(key, v)?;
+        serde_json::from_value(v).map_err(|e| self.bad(key, format!("does not decode into the client's type: {e}")))
+    }
+
+    /// An optional list of messages.
+    pub fn opt_messages<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<Vec<T>>, DispatchError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v @ Value::Array(_)) => serde_json::from_value(v)
+                .map(Some)
+                .map_err(|e| self.bad(key, format!("does not decode into the client's type: {e}"))),
+            Some(other) => Err(self.bad(key, format!("expected a list, got {other}"))),
+        }
+    }
+
+    /// A required field mask (the comma-separated wire string).
+    pub fn mask(&mut self, key: &str) -> Result<FieldMask, DispatchError> {
+        let s = self.str(key)?;
+        FieldMask::from_str(&s).map_err(|e| self.bad(key, format!("{s:?} is not accepted by FieldMask: {e}")))
+    }
+
+    /// An optional RFC 3339 timestamp.
+    pub fn opt_timestamp(&mut self, key: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, DispatchError> {
+        match self.opt_str(key)? {
+            None => Ok(None),
+            Some(s) => chrono::DateTime::parse_from_rfc3339(&s)
+                .map(|t| Some(t.with_timezone(&chrono::Utc)))
+                .map_err(|e| self.bad(key, format!("{s:?} is not an RFC 3339 timestamp: {e}"))),
+        }
+    }
+
+    /// An optional duration (`"<seconds>s"`).
+    pub fn opt_duration(&mut self, key: &str) -> Result<Option<types::Duration>, DispatchError> {
+        match self.opt_str(key)? {
+            None => Ok(None),
+            Some(s) => s.parse::<types::Duration>().map(Some).map_err(|e| self.bad(key, e)),
+        }
+    }
+
+    /// Fails when an argument was given but never used by the dispatcher arm.
+    pub fn finish(self) -> Result<(), DispatchError> {
+        let unused: Vec<&String> = self.map.keys().filter(|k| !self.used.contains(*k)).collect();
+        if unused.is_empty() {
+            Ok(())
+        } else {
+            Err(DispatchError(format!("`{}`: argument(s) {unused:?} not handled by the dispatcher", self.method)))
+        }
+    }
+}
+
+/// Result of a call that returns an operation: the initial `Operation` as wire JSON, or
+/// with `wait` the waited result (`null` for deletes and undeletes).
+async fn lro<R, M>(started: Result<Operation<R, M>, Error>, wait: bool) -> Outcome
+where
+    R: OperationResult + Serialize,
+    M: DeserializeOwned,
+{
+    let op = started?;
+    if wait { Ok(json(&op.wait().await?)) } else { Ok(json(op.raw())) }
+}
+
+fn json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).expect("client types serialize to JSON")
+}
+
+/// Calls `method` with `args`. `wait` must only be set for methods returning an operation.
+pub async fn dispatch(
+    client: &Client,
+    method: &str,
+    args: &Map<String, Value>,
+    wait: bool,
+) -> Result<Outcome, DispatchError> {
+    let mut a = Args::new(method, args)?;
+    let returns_operation = method.starts_with("create_")
+        || method.starts_with("update_")
+        || method.starts_with("delete_")
+        || method.starts_with("undelete_");
+    if wait && !returns_operation {
+        return Err(DispatchError(format!("`{method}` returns no operation, so `wait: true` cannot be honoured")));
+    }
+    let c = client;
+    let outcome: Outcome = match method {
+        // ---------------------------------------------------------------- projects
+        "create_project" => {
+            let project: types::Project = a.message("project")?;
+            let id = a.str("project_id")?;
+            a.finish()?;
+            lro(c.create_project(&id, project).await, wait).await
+        }
+        "get_project" => {
+            let name: ProjectName = a.name("name")?;
+            a.finish()?;
+            c.get_project(&name).await.map(|v| json(&v))
+        }
+        "list_projects" => {
+            let mut list = c.list_projects();
+            if let Some(n) = a.opt_page_size("page_size")? {
+                list = list.page_size(n);
+            }
+            if let Some(t) = a.opt_str("page_token")? {
+                list = list.page_token(t);
+            }
+            if let Some(d) = a.opt_bool("show_deleted")? {
+                list = list.show_deleted(d);
+            }
+            a.finish()?;
+            list.collect_all().await.map(|v| json(&v))
+        }
+        "update_project" => {
+            let name: ProjectName = a.name("name")?;
+            let project: types::Project = a.message("project")?;
+            let mask = a.mask("update_mask")?;
+            a.finish()?;
+            lro(c.update_project(&name, project, &mask).await, wait).await
+        }
+        "delete_project" => {
+            let name: ProjectName = a.name("name")?;
+            let mut call = c.delete_project(&name);
+            if let Some(p) = a.opt_bool("purge")? {
+                call = call.purge(p);
+            }
+            a.finish()?;
+            lro(call.await, wait).await
+        }
+        "undelete_project" => {
+            let name: ProjectName = a.name("name")?;
+            a.finish()?;
+            lro(c.undelete_project(&name).await, wait).await
+        }
+        // ---------------------------------------------------------------- branches
+        "create_branch" => {
+            let parent: ProjectName = a.name("parent")?;
+            let branch: types::Branch = a.message("branch")?;
+            let id = a.str("branch_id")?;
+            let mut call = c.create_branch(&parent, &id, branch);
+            if let Some(r) = a.opt_bool("replace_existing")? {
+                call = call.replace_existing(r);
+            }
+            a.finish()?;
+            lro(call.await, wait).await
+        }
+        "get_branch" => {
+            let name: BranchName = a.name("name")?;
+            a.finish()?;
+            c.get_branch(&name).await.map(|v| json(&v))
+        }
+        "list_branches" => {
+            let parent: ProjectName = a.name("parent")?;
+            let mut list = c.list_branches(&parent);
+            if let Some(n) = a.opt_page_size("page_size")? {
+                list = list.page_size(n);
+            }
+            if let Some(t) = a.opt_str("page_token")? {
+                list = list.page_token(t);
+            }
+            if let Some(d) = a.opt_bool("show_deleted")? {
+                list = list.show_deleted(d);
+            }
+            a.finish()?;
+            list.collect_all().await.map(|v| json(&v))
+        }
+        "update_branch" => {
+            let name: BranchName = a.name("name")?;
+            let branch: types::Branch = a.message("branch")?;
+            let mask = a.mask("update_mask")?;
+            a.finish()?;
+            lro(c.update_branch(&name, branch, &mask).await, wait).await
+        }
+        "delete_branch" => {
+            let name: BranchName = a.name("name")?;
+            let mut call = c.delete_branch(&name);
+            if let Some(p) = a.opt_bool("purge")? {
+                call = call.purge(p);
+            }
+            a.finish()?;
+            lro(call.await, wait).await
+        }
+        "undelete_branch" => {
+            let name: BranchName = a.name("name")?;
+            a.finish()?;
+            lro(c.undelete_branch(&name).await, wait).await
+        }
+        // ---------------------------------------------------------------- endpoints
+        "create_endpoint" => {
+            let parent: BranchName = a.name("parent")?;
+            let endpoint: types::Endpoint = a.message("endpoint")?;
+            let id = a.str("endpoint_id")?;
+            let mut call = c.create_endpoint(&parent, &id, endpoint);
+            if let Some(r) = a.opt_bool("replace_existing")? {
+                call = call.replace_existing(r);
+            }
+            a.finish()?;
+            lro(call.await, wait).await
+        }
+        "get_endpoint" => {
+            let name: EndpointName = a.name("name")?;
+            a.finish()?;
+            c.get_endpoint(&name).await.map(|v| json(&v))
+        }
+        "list_endpoints" => {
+            let parent: BranchName = a.name("parent")?;
+            let mut list = c.list_endpoints(&parent);
+            if let Some(n) = a.opt_page_size("page_size")? {
+                list = list.page_size(n);
+            }
+            if let Some(t) = a.opt_str("page_token")? {
+                list = list.page_token(t);
+            }
+            a.finish()?;
+            list.collect_all().await.map(|v| json(&v))
+        }
+        "update_endpoint" => {
+            let name: EndpointName = a.name("name")?;
+            let endpoint: types::Endpoint = a.message("endpoint")?;
+            let mask = a.mask("update_mask")?;
+            a.finish()?;
+            lro(c.update_endpoint(&name, endpoint, &mask).await, wait).await
+        }
+        "delete_endpoint" => {
+            let name: EndpointName = a.name("name")?;
+            a.finish()?;
+            lro(c.delete_endpoint(&name).await, wait).await
+        }
+        // ---------------------------------------------------------------- roles
+        "create_role" => {
+            let parent: BranchName = a.name("parent")?;
+            let role: types::Role = a.message("role")?;
+            let mut call = c.create_role(&parent, role);
+            if let Some(id) = a.opt_str("role_id")? {
+                call = call.role_id(id);
+            }
+            if let Some(r) = a.opt_bool("replace_existing")? {
+                call = call.replace_existing(r);
+            }
+            a.finish()?;
+            lro(call.await, wait).await
+        }
+        "get_role" => {
+            let name: RoleName = a.name("name")?;
+            a.finish()?;
+            c.get_role(&name).await.map(|v| json(&v))
+        }
+        "list_roles" => {
+            let parent: BranchName = a.name("parent")?;
+            let mut list = c.list_roles(&parent);
+            if let Some(n) = a.opt_page_size("page_size")? {
+                list = list.page_size(n);
+            }
+            if let Some(t) = a.opt_str("page_token")? {
+                list = list.page_token(t);
+            }
+            a.finish()?;
+            list.collect_all().await.map(|v| json(&v))
+        }
+        "update_role" => {
+            let name: RoleName = a.name("name")?;
+            let role: types::Role = a.message("role")?;
+            let mask = a.mask("update_mask")?;
+            a.finish()?;
+            lro(c.update_role(&name, role, &mask).await, wait).await
+        }
+        "delete_role" => {
+            let name: RoleName = a.name("name")?;
+            let mut call = c.delete_role(&name);
+            if let Some(r) = a.opt_str("reassign_owned_to")? {
+                call = call.reassign_owned_to(r);
+            }
+            a.finish()?;
+            lro(call.await, wait).await
+        }
+        "reveal_role_password" => {
+            let name: RoleName = a.name("name")?;
+            a.finish()?;
+            c.reveal_role_password(&name).await.map(|v| json(&v))
+        }
+        // ---------------------------------------------------------------- databases
+        "create_database" => {
+            let parent: BranchName = a.name("parent")?;
+            let database: types::Database = a.message("database")?;
+            let mut call = c.create_database(&parent, database);
+            if let Some(id) = a.opt_str("database_id")? {
+                call = call.database_id(id);
+            }
+            if let Some(r) = a.opt_bool("replace_existing")? {
+                call = call.replace_existing(r);
+            }
+            a.finish()?;
+            lro(call.await, wait).await
+        }
+        "get_database" => {
+            let name: DatabaseName = a.name("name")?;
+            a.finish()?;
+            c.get_database(&name).await.map(|v| json(&v))
+        }
+        "list_databases" => {
+            let parent: BranchName = a.name("parent")?;
+            let mut list = c.list_databases(&parent);
+            if let Some(n) = a.opt_page_size("page_size")? {
+                list = list.page_size(n);
+            }
+            if let Some(t) = a.opt_str("page_token")? {
+                list = list.page_token(t);
+            }
+            a.finish()?;
+            list.collect_all().await.map(|v| json(&v))
+        }
+        "update_database" => {
+            let name: DatabaseName = a.name("name")?;
+            let database: types::Database = a.message("database")?;
+            let mask = a.mask("update_mask")?;
+            a.finish()?;
+            lro(c.update_database(&name, database, &mask).await, wait).await
+        }
+        "delete_database" => {
+            let name: DatabaseName = a.name("name")?;
+            a.finish()?;
+            lro(c.delete_database(&name).await, wait).await
+        }
+        // ---------------------------------------------------------------- catalogs
+        "create_catalog" => {
+            let catalog: types::Catalog = a.message("catalog")?;
+            let id = a.str("catalog_id")?;
+            a.finish()?;
+            lro(c.create_catalog(&id, catalog).await, wait).await
+        }
+        "get_catalog" => {
+            let name: CatalogName = a.name("name")?;
+            a.finish()?;
+            c.get_catalog(&name).await.map(|v| json(&v))
+        }
+        "delete_catalog" => {
+            let name: CatalogName = a.name("name")?;
+            a.finish()?;
+            lro(c.delete_catalog(&name).await, wait).await
+        }
+        // ---------------------------------------------------------------- synced tables
+        "create_synced_table" => {
+            let table: types::SyncedTable = a.message("synced_table")?;
+            let id = a.str("synced_table_id")?;
+            let name = SyncedTableName::new(&id)
+                .map_err(|e| a.bad("synced_table_id", format!("{id:?} is not accepted by SyncedTableName::new: {e}")))?;
+            a.finish()?;
+            lro(c.create_synced_table(&name, table).await, wait).await
+        }
+        "get_synced_table" => {
+            let name: SyncedTableName = a.name("name")?;
+            a.finish()?;
+            c.get_synced_table(&name).await.map(|v| json(&v))
+        }
+        "delete_synced_table" => {
+            let name: SyncedTableName = a.name("name")?;
+            a.finish()?;
+            lro(c.delete_synced_table(&name).await, wait).await
+        }
+        // ---------------------------------------------------------------- snapshots
+        "create_snapshot" => {
+            let parent: ProjectName = a.name("parent")?;
+            let snapshot: types::Snapshot = a.message("snapshot")?;
+            let id = a.str("snapshot_id")?;
+            a.finish()?;
+            lro(c.create_snapshot(&parent, &id, snapshot).await, wait).await
+        }
+        "get_snapshot" => {
+            let name: SnapshotName = a.name("name")?;
+            a.finish()?;
+            c.get_snapshot(&name).await.map(|v| json(&v))
+        }
+        "list_snapshots" => {
+            let parent: ProjectName = a.name("parent")?;
+            let mut list = c.list_snapshots(&parent);
+            if let Some(n) = a.opt_page_size("page_size")? {
+                list = list.page_size(n);
+            }
+            if let Some(t) = a.opt_str("page_token")? {
+                list = list.page_token(t);
+            }
+            a.finish()?;
+            list.collect_all().await.map(|v| json(&v))
+        }
+        "delete_snapshot" => {
+            let name: SnapshotName = a.name("name")?;
+            a.finish()?;
+            lro(c.delete_snapshot(&name).await, wait).await
+        }
+        "get_snapshot_schedule" => {
+            let name: SnapshotScheduleName = a.name("name")?;
+            a.finish()?;
+            c.get_snapshot_schedule(&name).await.map(|v| json(&v))
+        }
+        "update_snapshot_schedule" => {
+            let name: SnapshotScheduleName = a.name("name")?;
+            let schedule: types::SnapshotSchedule = a.message("snapshot_schedule")?;
+            let mask = a.mask("update_mask")?;
+            a.finish()?;
+            lro(c.update_snapshot_schedule(&name, schedule, &mask).await, wait).await
+        }
+        // ---------------------------------------------------------------- data api
+        "create_data_api" => {
+            let parent: DatabaseName = a.name("parent")?;
+            let data_api: types::DataApi = a.message("data_api")?;
+            a.finish()?;
+            lro(c.create_data_api(&parent, data_api).await, wait).await
+        }
+        "get_data_api" => {
+            let name: DataApiName = a.name("name")?;
+            a.finish()?;
+            c.get_data_api(&name).await.map(|v| json(&v))
+        }
+        "update_data_api" => {
+            let name: DataApiName = a.name("name")?;
+            let data_api: types::DataApi = a.message("data_api")?;
+            let mask = a.mask("update_mask")?;
+            a.finish()?;
+            lro(c.update_data_api(&name, data_api, &mask).await, wait).await
+        }
+        "delete_data_api" => {
+            let name: DataApiName = a.name("name")?;
+            a.finish()?;
+            lro(c.delete_data_api(&name).await, wait).await
+        }
+        // ---------------------------------------------------------------- change data feed
+        "create_cdf_config" => {
+            let parent: DatabaseName = a.name("parent")?;
+            let config: types::CdfConfig = a.message("cdf_config")?;
+            let mut call = c.create_cdf_config(&parent, config);
+            if let Some(id) = a.opt_str("cdf_config_id")? {
+                call = call.cdf_config_id(id);
+            }
+            a.finish()?;
+            lro(call.await, wait).await
+        }
+        "get_cdf_config" => {
+            let name: CdfConfigName = a.name("name")?;
+            a.finish()?;
+            c.get_cdf_config(&name).await.map(|v| json(&v))
+        }
+        "list_cdf_configs" => {
+            let parent: DatabaseName = a.name("parent")?;
+            let mut list = c.list_cdf_configs(&parent);
+            if let Some(n) = a.opt_page_size("page_size")? {
+                list = list.page_size(n);
+            }
+            if let Some(t) = a.opt_str("page_token")? {
+                list = list.page_token(t);
+            }
+            a.finish()?;
+            list.collect_all().await.map(|v| json(&v))
+        }
+        "delete_cdf_config" => {
+            let name: CdfConfigName = a.name("name")?;
+            let mut call = c.delete_cdf_config(&name);
+            if let Some(f) = a.opt_bool("force")? {
+                call = call.force(f);
+            }
+            a.finish()?;
+            lro(call.await, wait).await
+        }
+        "get_cdf_status" => {
+            let name: CdfStatusName = a.name("name")?;
+            a.finish()?;
+            c.get_cdf_status(&name).await.map(|v| json(&v))
+        }
+        "list_cdf_statuses" => {
+            let parent: CdfConfigName = a.name("parent")?;
+            let mut list = c.list_cdf_statuses(&parent);
+            if let Some(n) = a.opt_page_size("page_size")? {
+                list = list.page_size(n);
+            }
+            if let Some(t) = a.opt_str("page_token")? {
+                list = list.page_token(t);
+            }
+            a.finish()?;
+            list.collect_all().await.map(|v| json(&v))
+        }
+        // ---------------------------------------------------------------- credentials, operations
+        "generate_database_credential" => {
+            let endpoint: EndpointName = a.name("endpoint")?;
+            let mut call = c.generate_database_credential(&endpoint);
+            if let Some(claims) = a.opt_messages::<types::RequestedClaims>("claims")? {
+                call = call.claims(claims);
+            }
+            if let Some(t) = a.opt_timestamp("expire_time")? {
+                call = call.expire_time(t);
+            }
+            if let Some(d) = a.opt_duration("ttl")? {
+                call = call.ttl(d);
+            }
+            a.finish()?;
+            call.await.map(|v| json(&v))
+        }
+        "get_operation" => {
+            let name: OperationName = a.name("name")?;
+            a.finish()?;
+            c.get_operation(&name).await.map(|v| json(&v))
+        }
+        other => return Err(DispatchError(format!("unknown method `{other}`"))),
+    };
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdk_schema::sdk;
+
+    #[test]
+    fn every_sdk_method_and_parameter_is_covered() {
+        let schema = sdk();
+        assert_eq!(METHOD_ARGS.len(), schema.methods.len());
+        for (name, method) in &schema.methods {
+            let ours = method_args(name).unwrap_or_else(|| panic!("method {name} is not dispatched"));
+            let mut want: Vec<&str> = method.params.iter().map(|p| p.name.as_str()).collect();
+            let mut have: Vec<&str> = ours.to_vec();
+            want.sort();
+            have.sort();
+            assert_eq!(have, want, "parameters of {name}");
+        }
+    }
+
+    #[test]
+    fn unknown_arguments_are_rejected() {
+        let args: Map<String, Value> = serde_json::from_str(r#"{"name": "projects/p", "bogus": 1}"#).unwrap();
+        let err = Args::new("get_project", &args).unwrap_err();
+        assert!(err.0.contains("bogus"), "{err}");
+        assert!(Args::new("no_such_method", &Map::new()).is_err());
+    }
+}
