@@ -22,12 +22,10 @@ where
     let (result, mut summary) = CallRecord::scope(call).await;
     match result {
         Ok(value) => Ok(value.into_inner()),
-        Err(error) => {
-            match map_error::<T>(what, error, &mut summary).await {
-                Ok(error) => Err(with_budget(error, summary)),
-                Err(empty_body_value) => Ok(empty_body_value),
-            }
-        }
+        Err(error) => match map_error::<T>(what, error, &mut summary).await {
+            Ok(error) => Err(with_budget(error, summary)),
+            Err(empty_body_value) => Ok(empty_body_value),
+        },
     }
 }
 
@@ -53,25 +51,37 @@ async fn map_error<T: DeserializeOwned>(
             api_error(status, &headers, &body)
         }
         G::InvalidResponsePayload(body, error) => {
-            if body.iter().all(u8::is_ascii_whitespace) {
-                if let Ok(value) = serde_json::from_slice::<T>(b"{}") {
-                    return Err(value);
-                }
+            if body.iter().all(u8::is_ascii_whitespace)
+                && let Ok(value) = serde_json::from_slice::<T>(b"{}")
+            {
+                return Err(value);
             }
-            Error::Decode { what: what.to_string(), message: error.to_string(), body_snippet: body_snippet(&body) }
+            Error::Decode {
+                what: what.to_string(),
+                message: error.to_string(),
+                body_snippet: body_snippet(&body),
+            }
         }
         G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
             Error::Transport(TransportError::from(e))
         }
         // The only custom error comes from the `prepare` hook: credentials failed.
-        G::Custom(message) => summary.auth_error.take().unwrap_or_else(|| Error::Auth(AuthError::new(message))),
+        G::Custom(message) => summary
+            .auth_error
+            .take()
+            .unwrap_or_else(|| Error::Auth(AuthError::new(message))),
         G::InvalidRequest(message) => Error::InvalidInput(InvalidInput::new("request", message)),
     })
 }
 
 fn api_error(status: reqwest::StatusCode, headers: &http::HeaderMap, body: &[u8]) -> Error {
     let reason = status.canonical_reason().unwrap_or("");
-    Error::Api(Box::new(ApiError::from_response(status.as_u16(), reason, headers, body)))
+    Error::Api(Box::new(ApiError::from_response(
+        status.as_u16(),
+        reason,
+        headers,
+        body,
+    )))
 }
 
 async fn read_all(stream: ByteStream) -> Vec<u8> {

@@ -52,7 +52,10 @@ impl Client {
         let credentials = config.credentials().clone();
         let user_agent = config.user_agent().header_value();
         let workspace_id = match config.workspace_id() {
-            Some(id) => Some(HeaderValue::from_str(id).map_err(|_| Error::Config(format!("workspace id {id:?} is not a valid header value")))?),
+            Some(id) => Some(
+                HeaderValue::from_str(id)
+                    .map_err(|_| Error::Config(format!("workspace id {id:?} is not a valid header value")))?,
+            ),
             None => None,
         };
         let executor = Executor {
@@ -61,6 +64,7 @@ impl Client {
             user_agent,
             retry: config.retry_policy().clone(),
             sleeper: sleeper.clone(),
+            request_timeout: config.timeout(),
         };
         let http = reqwest::Client::builder()
             .connect_timeout(config.timeout())
@@ -70,7 +74,12 @@ impl Client {
         let hooks = lakebase_generated::hooks::Hooks::with_executor(Arc::new(executor));
         let raw = lakebase_generated::Client::new_with_client(config.host(), http, hooks);
         Ok(Client {
-            inner: Arc::new(Inner { raw, polling: config.polling_policy().clone(), sleeper, host: config.host().to_string() }),
+            inner: Arc::new(Inner {
+                raw,
+                polling: config.polling_policy().clone(),
+                sleeper,
+                host: config.host().to_string(),
+            }),
         })
     }
 

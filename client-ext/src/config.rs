@@ -329,10 +329,8 @@ impl ConfigBuilder {
             b.config_file = env.var("DATABRICKS_CONFIG_FILE").map(PathBuf::from);
         }
 
-        let any_auth = b.token.is_some()
-            || b.client_id.is_some()
-            || b.client_secret.is_some()
-            || b.credentials.is_some();
+        let any_auth =
+            b.token.is_some() || b.client_id.is_some() || b.client_secret.is_some() || b.credentials.is_some();
         let mut profile_used = None;
         if b.profile.is_some() || (b.host.is_none() && !any_auth) {
             let path = b
@@ -363,7 +361,8 @@ impl ConfigBuilder {
 
         let host = normalize_host(b.host.as_deref().ok_or_else(|| {
             Error::Config(
-                "no host configured: set it on the builder, DATABRICKS_HOST, or in a ~/.databrickscfg profile".to_owned(),
+                "no host configured: set it on the builder, DATABRICKS_HOST, or in a ~/.databrickscfg profile"
+                    .to_owned(),
             )
         })?)?;
         let timeout = b.timeout.unwrap_or(DEFAULT_TIMEOUT);
@@ -389,15 +388,12 @@ impl ConfigBuilder {
     }
 }
 
-fn credentials_from(
-    b: &ConfigBuilder,
-    host: &str,
-    timeout: Duration,
-) -> Result<Arc<dyn CredentialsProvider>, Error> {
+fn credentials_from(b: &ConfigBuilder, host: &str, timeout: Duration) -> Result<Arc<dyn CredentialsProvider>, Error> {
     let pat = || -> Result<Arc<dyn CredentialsProvider>, Error> {
-        let token = b.token.clone().ok_or_else(|| {
-            Error::Config("auth_type pat needs a token (DATABRICKS_TOKEN)".to_owned())
-        })?;
+        let token = b
+            .token
+            .clone()
+            .ok_or_else(|| Error::Config("auth_type pat needs a token (DATABRICKS_TOKEN)".to_owned()))?;
         Ok(Arc::new(PatCredentials::new(token)))
     };
     let m2m = || -> Result<Arc<dyn CredentialsProvider>, Error> {
@@ -444,10 +440,12 @@ pub fn normalize_host(host: &str) -> Result<String, Error> {
     if trimmed.is_empty() {
         return Err(Error::Config("host is empty".to_owned()));
     }
-    let with_scheme =
-        if trimmed.contains("://") { trimmed.to_owned() } else { format!("https://{trimmed}") };
-    let url = url::Url::parse(&with_scheme)
-        .map_err(|e| Error::Config(format!("invalid host {trimmed:?}: {e}")))?;
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_owned()
+    } else {
+        format!("https://{trimmed}")
+    };
+    let url = url::Url::parse(&with_scheme).map_err(|e| Error::Config(format!("invalid host {trimmed:?}: {e}")))?;
     let host_str = url
         .host_str()
         .filter(|h| !h.is_empty())
@@ -473,8 +471,7 @@ pub fn normalize_host(host: &str) -> Result<String, Error> {
 
 fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -494,10 +491,22 @@ mod tests {
     fn host_normalisation() {
         let cases: &[(&str, Option<&str>)] = &[
             ("x.cloud.databricks.com", Some("https://x.cloud.databricks.com")),
-            ("https://x.cloud.databricks.com/", Some("https://x.cloud.databricks.com")),
-            ("https://x.cloud.databricks.com:443", Some("https://x.cloud.databricks.com")),
-            ("https://x.cloud.databricks.com:443/", Some("https://x.cloud.databricks.com")),
-            ("https://X.Cloud.Databricks.com/some/path?q=1", Some("https://x.cloud.databricks.com")),
+            (
+                "https://x.cloud.databricks.com/",
+                Some("https://x.cloud.databricks.com"),
+            ),
+            (
+                "https://x.cloud.databricks.com:443",
+                Some("https://x.cloud.databricks.com"),
+            ),
+            (
+                "https://x.cloud.databricks.com:443/",
+                Some("https://x.cloud.databricks.com"),
+            ),
+            (
+                "https://X.Cloud.Databricks.com/some/path?q=1",
+                Some("https://x.cloud.databricks.com"),
+            ),
             ("https://x.com:8443", Some("https://x.com:8443")),
             ("  x.com  ", Some("https://x.com")),
             ("http://localhost:8080/", Some("http://localhost:8080")),
@@ -540,7 +549,9 @@ mod tests {
 
     #[tokio::test]
     async fn env_token_is_used() {
-        let e = env().with_var("DATABRICKS_HOST", "h.com").with_var("DATABRICKS_TOKEN", "env-token");
+        let e = env()
+            .with_var("DATABRICKS_HOST", "h.com")
+            .with_var("DATABRICKS_TOKEN", "env-token");
         let c = build(Config::builder(), e).unwrap();
         let h = c.credentials().authorization().await.unwrap();
         assert_eq!(h.to_str().unwrap(), "Bearer env-token");
@@ -564,8 +575,15 @@ mod tests {
         assert_eq!(c.auth_type(), "pat");
         assert!(build(Config::builder().auth_type("azure-cli"), e).is_err());
         // incomplete
-        let e = env().with_var("DATABRICKS_HOST", "h.com").with_var("DATABRICKS_CLIENT_ID", "id");
-        assert!(build(Config::builder(), e.clone()).unwrap_err().to_string().contains("client secret"));
+        let e = env()
+            .with_var("DATABRICKS_HOST", "h.com")
+            .with_var("DATABRICKS_CLIENT_ID", "id");
+        assert!(
+            build(Config::builder(), e.clone())
+                .unwrap_err()
+                .to_string()
+                .contains("client secret")
+        );
         assert!(build(Config::builder().auth_type("pat"), e).is_err());
         let err = build(Config::builder().host("h.com"), env()).unwrap_err();
         assert!(err.to_string().contains("no credentials"), "{err}");
@@ -576,10 +594,7 @@ mod tests {
     #[test]
     fn debug_redacts_secrets() {
         let e = env().with_var("DATABRICKS_CLIENT_SECRET", "env-secret-xyz");
-        let b = Config::builder()
-            .host("h.com")
-            .client_id("id")
-            .env(Arc::new(e));
+        let b = Config::builder().host("h.com").client_id("id").env(Arc::new(e));
         let dbg_builder = format!("{b:?}");
         assert!(!dbg_builder.contains("env-secret-xyz"), "{dbg_builder}");
         let c = b.build().unwrap();
@@ -641,7 +656,10 @@ workspace_id = 99
             "DATABRICKS_CONFIG_FILE",
             other.path().join(".databrickscfg").to_string_lossy().into_owned(),
         );
-        assert_eq!(build(Config::builder(), e).unwrap().host(), "https://file.databricks.com");
+        assert_eq!(
+            build(Config::builder(), e).unwrap().host(),
+            "https://file.databricks.com"
+        );
         // no home and a named profile
         assert!(build(Config::builder().profile("x"), env()).is_err());
     }
@@ -661,7 +679,13 @@ workspace_id = 99
         assert_eq!(c.retry_policy().budget(), None);
         assert_eq!(c.polling_policy().next_delay(0, Duration::ZERO), Some(Duration::ZERO));
         assert!(c.user_agent().to_string().ends_with("auth/pat app/1.0"));
-        let err = build(Config::builder().host("h.com").token("t").user_agent_extra("bad key", "1"), env());
+        let err = build(
+            Config::builder()
+                .host("h.com")
+                .token("t")
+                .user_agent_extra("bad key", "1"),
+            env(),
+        );
         assert!(matches!(err, Err(Error::InvalidInput(_))));
         assert_eq!(OsEnv.var("LAKEBASE_SURELY_UNSET_VARIABLE_FOR_TEST"), None);
         assert!(format!("{:?}", env().with_var("DATABRICKS_TOKEN", "zzz-secret")).contains("DATABRICKS_TOKEN"));

@@ -30,8 +30,18 @@ pub struct ConnectionString {
 
 impl ConnectionString {
     /// A connection string for `user` on `database` at `host` (port 5432, TLS required).
-    pub fn new(host: impl Into<String>, database: impl Into<String>, user: impl Into<String>, password: Secret) -> Self {
-        ConnectionString { host: host.into(), database: database.into(), user: user.into(), password }
+    pub fn new(
+        host: impl Into<String>,
+        database: impl Into<String>,
+        user: impl Into<String>,
+        password: Secret,
+    ) -> Self {
+        ConnectionString {
+            host: host.into(),
+            database: database.into(),
+            user: user.into(),
+            password,
+        }
     }
 
     /// The host name.
@@ -71,10 +81,18 @@ impl Client {
     /// Reads the endpoint's read-write host, generates a database credential for it and
     /// returns the connection string for `user` (the Databricks identity the token was
     /// issued to) on `database`.
-    pub async fn connection_string(&self, endpoint: &EndpointName, database: &str, user: &str) -> Result<ConnectionString, Error> {
+    pub async fn connection_string(
+        &self,
+        endpoint: &EndpointName,
+        database: &str,
+        user: &str,
+    ) -> Result<ConnectionString, Error> {
         let status = self.get_endpoint(endpoint).await?.status.unwrap_or_default();
         let host = status.hosts.and_then(|h| h.host).ok_or_else(|| {
-            Error::InvalidInput(InvalidInput::new("endpoint", format!("{endpoint} has no host yet (is it still starting?)")))
+            Error::InvalidInput(InvalidInput::new(
+                "endpoint",
+                format!("{endpoint} has no host yet (is it still starting?)"),
+            ))
         })?;
         let credential = self.generate_database_credential(endpoint).await?;
         let token = credential.token.unwrap_or_default();
@@ -89,7 +107,10 @@ mod tests {
     #[test]
     fn escapes_user_database_and_password() {
         let url = ConnectionString::new("h", "my db", "a@b", "p:w/d@".into());
-        assert_eq!(url.expose(), "postgres://a%40b:p%3Aw%2Fd%40@h:5432/my%20db?sslmode=require");
+        assert_eq!(
+            url.expose(),
+            "postgres://a%40b:p%3Aw%2Fd%40@h:5432/my%20db?sslmode=require"
+        );
         assert!(!format!("{url:?}").contains("p:w"));
         assert!(!url.to_string().contains("p%3A"));
     }

@@ -24,11 +24,10 @@
 //! [`Secret`](crate::secret::Secret), and response bodies are not part of any `Display`.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
+
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::field_mask::FieldMaskError;
@@ -117,7 +116,10 @@ pub struct InvalidInput {
 impl InvalidInput {
     /// A new invalid-input description.
     pub fn new(what: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { what: what.into(), reason: reason.into() }
+        Self {
+            what: what.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -127,13 +129,19 @@ impl From<NameError> for InvalidInput {
             NameError::InvalidId { kind, .. } => kind.as_str().to_owned(),
             _ => "name".to_owned(),
         };
-        Self { what, reason: e.to_string() }
+        Self {
+            what,
+            reason: e.to_string(),
+        }
     }
 }
 
 impl From<FieldMaskError> for InvalidInput {
     fn from(e: FieldMaskError) -> Self {
-        Self { what: "update_mask".to_owned(), reason: e.to_string() }
+        Self {
+            what: "update_mask".to_owned(),
+            reason: e.to_string(),
+        }
     }
 }
 
@@ -192,7 +200,10 @@ pub struct AuthError {
 impl AuthError {
     /// An auth error without HTTP status.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), status: None }
+        Self {
+            message: message.into(),
+            status: None,
+        }
     }
 }
 
@@ -221,11 +232,11 @@ pub struct TransportError {
 
 impl TransportError {
     /// Wraps a lower-level error.
-    pub fn new(
-        kind: TransportErrorKind,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
-        Self { kind, source: source.into() }
+    pub fn new(kind: TransportErrorKind, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            kind,
+            source: source.into(),
+        }
     }
 }
 
@@ -239,7 +250,10 @@ impl From<reqwest::Error> for TransportError {
             TransportErrorKind::Other
         };
         // Drop the URL: it is not secret, but keeps messages short and stable.
-        Self { kind, source: Box::new(e.without_url()) }
+        Self {
+            kind,
+            source: Box::new(e.without_url()),
+        }
     }
 }
 
@@ -247,164 +261,10 @@ impl From<reqwest::Error> for TransportError {
 // ErrorCode
 // ---------------------------------------------------------------------------------------------
 
-macro_rules! error_codes {
-    ($($variant:ident => $s:literal,)+) => {
-        /// A Databricks error code (`error_code` of an error response).
-        ///
-        /// Open enum: codes this version does not know are kept in [`ErrorCode::Unknown`] and
-        /// round-trip unchanged.
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[non_exhaustive]
-        pub enum ErrorCode {
-            $(
-                #[doc = concat!("`", $s, "`.")]
-                $variant,
-            )+
-            // Note: the code literally named `UNKNOWN` is `UnknownError`; `Unknown(_)` is the
-            // catch-all for codes this version does not know.
-            /// Any other code, verbatim.
-            Unknown(String),
-        }
-
-        impl ErrorCode {
-            /// The wire string, e.g. `"NOT_FOUND"`.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $(ErrorCode::$variant => $s,)+
-                    ErrorCode::Unknown(s) => s,
-                }
-            }
-        }
-
-        impl From<&str> for ErrorCode {
-            fn from(s: &str) -> Self {
-                match s {
-                    $($s => ErrorCode::$variant,)+
-                    other => ErrorCode::Unknown(other.to_owned()),
-                }
-            }
-        }
-    };
-}
-
-error_codes! {
-    Aborted => "ABORTED",
-    AlreadyExists => "ALREADY_EXISTS",
-    BadRequest => "BAD_REQUEST",
-    Cancelled => "CANCELLED",
-    CatalogAlreadyExists => "CATALOG_ALREADY_EXISTS",
-    CatalogDoesNotExist => "CATALOG_DOES_NOT_EXIST",
-    CatalogNotEmpty => "CATALOG_NOT_EMPTY",
-    CouldNotAcquireLock => "COULD_NOT_ACQUIRE_LOCK",
-    CustomerUnauthorized => "CUSTOMER_UNAUTHORIZED",
-    DacAlreadyExists => "DAC_ALREADY_EXISTS",
-    DacDoesNotExist => "DAC_DOES_NOT_EXIST",
-    DataLoss => "DATA_LOSS",
-    DeadlineExceeded => "DEADLINE_EXCEEDED",
-    DeploymentTimeout => "DEPLOYMENT_TIMEOUT",
-    DirectoryNotEmpty => "DIRECTORY_NOT_EMPTY",
-    DirectoryProtected => "DIRECTORY_PROTECTED",
-    DryRunFailed => "DRY_RUN_FAILED",
-    EndpointNotFound => "ENDPOINT_NOT_FOUND",
-    ExternalLocationAlreadyExists => "EXTERNAL_LOCATION_ALREADY_EXISTS",
-    ExternalLocationDoesNotExist => "EXTERNAL_LOCATION_DOES_NOT_EXIST",
-    FeatureDisabled => "FEATURE_DISABLED",
-    GitConflict => "GIT_CONFLICT",
-    GitRemoteError => "GIT_REMOTE_ERROR",
-    GitSensitiveTokenDetected => "GIT_SENSITIVE_TOKEN_DETECTED",
-    GitUnknownRef => "GIT_UNKNOWN_REF",
-    GitUrlNotOnAllowList => "GIT_URL_NOT_ON_ALLOW_LIST",
-    InsecurePartnerResponse => "INSECURE_PARTNER_RESPONSE",
-    InternalError => "INTERNAL_ERROR",
-    InvalidParameterValue => "INVALID_PARAMETER_VALUE",
-    InvalidState => "INVALID_STATE",
-    InvalidStateTransition => "INVALID_STATE_TRANSITION",
-    IoError => "IO_ERROR",
-    IpynbFileInRepo => "IPYNB_FILE_IN_REPO",
-    MalformedPartnerResponse => "MALFORMED_PARTNER_RESPONSE",
-    MalformedRequest => "MALFORMED_REQUEST",
-    ManagedResourceGroupDoesNotExist => "MANAGED_RESOURCE_GROUP_DOES_NOT_EXIST",
-    MaxBlockSizeExceeded => "MAX_BLOCK_SIZE_EXCEEDED",
-    MaxChildNodeSizeExceeded => "MAX_CHILD_NODE_SIZE_EXCEEDED",
-    MaxListSizeExceeded => "MAX_LIST_SIZE_EXCEEDED",
-    MaxNotebookSizeExceeded => "MAX_NOTEBOOK_SIZE_EXCEEDED",
-    MaxReadSizeExceeded => "MAX_READ_SIZE_EXCEEDED",
-    MetastoreAlreadyExists => "METASTORE_ALREADY_EXISTS",
-    MetastoreDoesNotExist => "METASTORE_DOES_NOT_EXIST",
-    MetastoreNotEmpty => "METASTORE_NOT_EMPTY",
-    NotFound => "NOT_FOUND",
-    NotImplemented => "NOT_IMPLEMENTED",
-    PartialDelete => "PARTIAL_DELETE",
-    PermissionDenied => "PERMISSION_DENIED",
-    PermissionNotPropagated => "PERMISSION_NOT_PROPAGATED",
-    PrincipalDoesNotExist => "PRINCIPAL_DOES_NOT_EXIST",
-    ProjectsOperationTimeout => "PROJECTS_OPERATION_TIMEOUT",
-    ProviderAlreadyExists => "PROVIDER_ALREADY_EXISTS",
-    ProviderDoesNotExist => "PROVIDER_DOES_NOT_EXIST",
-    ProviderShareNotAccessible => "PROVIDER_SHARE_NOT_ACCESSIBLE",
-    QuotaExceeded => "QUOTA_EXCEEDED",
-    RecipientAlreadyExists => "RECIPIENT_ALREADY_EXISTS",
-    RecipientDoesNotExist => "RECIPIENT_DOES_NOT_EXIST",
-    RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
-    ResourceAlreadyExists => "RESOURCE_ALREADY_EXISTS",
-    ResourceConflict => "RESOURCE_CONFLICT",
-    ResourceDoesNotExist => "RESOURCE_DOES_NOT_EXIST",
-    ResourceExhausted => "RESOURCE_EXHAUSTED",
-    ResourceLimitExceeded => "RESOURCE_LIMIT_EXCEEDED",
-    SchemaAlreadyExists => "SCHEMA_ALREADY_EXISTS",
-    SchemaDoesNotExist => "SCHEMA_DOES_NOT_EXIST",
-    SchemaNotEmpty => "SCHEMA_NOT_EMPTY",
-    SearchQueryTooLong => "SEARCH_QUERY_TOO_LONG",
-    SearchQueryTooShort => "SEARCH_QUERY_TOO_SHORT",
-    ServiceUnderMaintenance => "SERVICE_UNDER_MAINTENANCE",
-    ShareAlreadyExists => "SHARE_ALREADY_EXISTS",
-    ShareDoesNotExist => "SHARE_DOES_NOT_EXIST",
-    StorageCredentialAlreadyExists => "STORAGE_CREDENTIAL_ALREADY_EXISTS",
-    StorageCredentialDoesNotExist => "STORAGE_CREDENTIAL_DOES_NOT_EXIST",
-    TableAlreadyExists => "TABLE_ALREADY_EXISTS",
-    TableDoesNotExist => "TABLE_DOES_NOT_EXIST",
-    TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
-    Unauthenticated => "UNAUTHENTICATED",
-    Unavailable => "UNAVAILABLE",
-    UnknownError => "UNKNOWN",
-    UnparseableHttpError => "UNPARSEABLE_HTTP_ERROR",
-    WorkspaceTemporarilyUnavailable => "WORKSPACE_TEMPORARILY_UNAVAILABLE",
-}
-
-impl From<String> for ErrorCode {
-    fn from(s: String) -> Self {
-        match ErrorCode::from(s.as_str()) {
-            ErrorCode::Unknown(_) => ErrorCode::Unknown(s),
-            known => known,
-        }
-    }
-}
-
-impl FromStr for ErrorCode {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(ErrorCode::from(s))
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for ErrorCode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for ErrorCode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(ErrorCode::from(String::deserialize(deserializer)?))
-    }
-}
+/// A Databricks error code (`error_code` of an error response): the open enum generated
+/// from the spec. Codes this version does not know are kept in `ErrorCode::Unknown` and
+/// round-trip unchanged; the code literally named `UNKNOWN` is `ErrorCode::UnknownCode`.
+pub use lakebase_generated::enums::ErrorCode;
 
 // ---------------------------------------------------------------------------------------------
 // ErrorClass
@@ -465,10 +325,8 @@ fn class_of_specific_code(code: &ErrorCode) -> Option<ErrorClass> {
         ErrorCode::Aborted | ErrorCode::AlreadyExists | ErrorCode::ResourceAlreadyExists => {
             ErrorClass::ResourceConflict
         }
-        ErrorCode::ResourceExhausted | ErrorCode::RequestLimitExceeded => {
-            ErrorClass::TooManyRequests
-        }
-        ErrorCode::UnknownError | ErrorCode::DataLoss => ErrorClass::InternalError,
+        ErrorCode::ResourceExhausted | ErrorCode::RequestLimitExceeded => ErrorClass::TooManyRequests,
+        ErrorCode::UnknownCode | ErrorCode::DataLoss => ErrorClass::InternalError,
         _ => return None,
     })
 }
@@ -502,9 +360,7 @@ fn class_of_generic_code(code: &ErrorCode) -> ErrorClass {
         ErrorCode::Cancelled => ErrorClass::Cancelled,
         ErrorCode::InternalError => ErrorClass::InternalError,
         ErrorCode::NotImplemented => ErrorClass::NotImplemented,
-        ErrorCode::TemporarilyUnavailable | ErrorCode::Unavailable => {
-            ErrorClass::TemporarilyUnavailable
-        }
+        ErrorCode::TemporarilyUnavailable | ErrorCode::Unavailable => ErrorClass::TemporarilyUnavailable,
         ErrorCode::DeadlineExceeded => ErrorClass::DeadlineExceeded,
         _ => ErrorClass::Other,
     }
@@ -621,21 +477,24 @@ impl ErrorDetail {
         let type_url = value.get("@type").and_then(Value::as_str).unwrap_or_default();
         let short = type_url.rsplit('/').next().unwrap_or_default();
         let parsed = match short {
-            "google.rpc.ErrorInfo" => RawErrorInfo::deserialize(value)
-                .ok()
-                .map(|r| ErrorDetail::ErrorInfo { reason: r.reason, domain: r.domain, metadata: r.metadata }),
-            "google.rpc.RequestInfo" => RawRequestInfo::deserialize(value).ok().map(|r| {
-                ErrorDetail::RequestInfo { request_id: r.request_id, serving_data: r.serving_data }
+            "google.rpc.ErrorInfo" => RawErrorInfo::deserialize(value).ok().map(|r| ErrorDetail::ErrorInfo {
+                reason: r.reason,
+                domain: r.domain,
+                metadata: r.metadata,
             }),
-            "google.rpc.RetryInfo" => RawRetryInfo::deserialize(value).ok().and_then(|r| {
-                match r.retry_delay {
-                    None => Some(ErrorDetail::RetryInfo { retry_delay: None }),
-                    Some(s) => parse_duration(&s).map(|d| ErrorDetail::RetryInfo { retry_delay: Some(d) }),
-                }
-            }),
-            "google.rpc.BadRequest" => RawBadRequest::deserialize(value)
+            "google.rpc.RequestInfo" => RawRequestInfo::deserialize(value)
                 .ok()
-                .map(|r| ErrorDetail::BadRequest { field_violations: r.field_violations }),
+                .map(|r| ErrorDetail::RequestInfo {
+                    request_id: r.request_id,
+                    serving_data: r.serving_data,
+                }),
+            "google.rpc.RetryInfo" => RawRetryInfo::deserialize(value).ok().and_then(|r| match r.retry_delay {
+                None => Some(ErrorDetail::RetryInfo { retry_delay: None }),
+                Some(s) => parse_duration(&s).map(|d| ErrorDetail::RetryInfo { retry_delay: Some(d) }),
+            }),
+            "google.rpc.BadRequest" => RawBadRequest::deserialize(value).ok().map(|r| ErrorDetail::BadRequest {
+                field_violations: r.field_violations,
+            }),
             _ => None,
         };
         parsed.unwrap_or_else(|| ErrorDetail::Other(value.clone()))
@@ -741,7 +600,11 @@ fn parse_json_body(body: &[u8], status: u16) -> Option<Parsed> {
         let scim_status = json_text(obj.get("status")).unwrap_or_else(|| status.to_string());
         error_code = Some(format!("SCIM_{scim_status}"));
     }
-    Some(Parsed { message, error_code, details: ErrorDetail::parse_list(obj.get("details")) })
+    Some(Parsed {
+        message,
+        error_code,
+        details: ErrorDetail::parse_list(obj.get("details")),
+    })
 }
 
 /// `_StringErrorDeserializer`: `ERROR_CODE: message` (first line).
@@ -778,10 +641,13 @@ fn html_element(text: &str, open: &str, close: &str) -> Option<String> {
 /// `_HtmlErrorDeserializer`: text of `<pre>` or `<title>`, code from the reason phrase.
 fn parse_html_body(body: &[u8], reason: &str) -> Option<Parsed> {
     let text = std::str::from_utf8(body).ok()?;
-    let inner = html_element(text, "<pre>", "</pre>")
-        .or_else(|| html_element(text, "<title>", "</title>"))?;
+    let inner = html_element(text, "<pre>", "</pre>").or_else(|| html_element(text, "<title>", "</title>"))?;
     let message = if inner.is_empty() { reason.to_owned() } else { inner };
-    Some(Parsed { message, error_code: Some(upper_snake(reason)), details: Vec::new() })
+    Some(Parsed {
+        message,
+        error_code: Some(upper_snake(reason)),
+        details: Vec::new(),
+    })
 }
 
 impl ApiError {
@@ -822,7 +688,11 @@ impl ApiError {
             reason
         };
         let parsed = if body.is_empty() {
-            Parsed { message: reason.to_owned(), error_code: None, details: Vec::new() }
+            Parsed {
+                message: reason.to_owned(),
+                error_code: None,
+                details: Vec::new(),
+            }
         } else {
             parse_json_body(body, status)
                 .or_else(|| parse_text_body(body))
@@ -845,9 +715,7 @@ impl ApiError {
             .details
             .iter()
             .find_map(|d| match d {
-                ErrorDetail::RequestInfo { request_id, .. } if !request_id.is_empty() => {
-                    Some(request_id.clone())
-                }
+                ErrorDetail::RequestInfo { request_id, .. } if !request_id.is_empty() => Some(request_id.clone()),
                 _ => None,
             })
             .or_else(|| header("x-request-id").map(str::to_owned));
@@ -980,9 +848,14 @@ mod tests {
     #[test]
     fn error_code_round_trip() {
         assert_eq!(ErrorCode::from("NOT_FOUND"), ErrorCode::NotFound);
-        assert_eq!(ErrorCode::from("UNKNOWN"), ErrorCode::UnknownError);
-        assert_eq!("WORKSPACE_TEMPORARILY_UNAVAILABLE".parse::<ErrorCode>().unwrap().as_str(),
-            "WORKSPACE_TEMPORARILY_UNAVAILABLE");
+        assert_eq!(ErrorCode::from("UNKNOWN"), ErrorCode::UnknownCode);
+        assert_eq!(
+            "WORKSPACE_TEMPORARILY_UNAVAILABLE"
+                .parse::<ErrorCode>()
+                .unwrap()
+                .as_str(),
+            "WORKSPACE_TEMPORARILY_UNAVAILABLE"
+        );
         let novel = ErrorCode::from("SOMETHING_NEW".to_string());
         assert_eq!(novel, ErrorCode::Unknown("SOMETHING_NEW".into()));
         assert_eq!(novel.to_string(), "SOMETHING_NEW");
@@ -1022,7 +895,10 @@ mod tests {
         assert_eq!(
             e.details[3],
             ErrorDetail::BadRequest {
-                field_violations: vec![FieldViolation { field: "spec.x".into(), description: "bad".into() }]
+                field_violations: vec![FieldViolation {
+                    field: "spec.x".into(),
+                    description: "bad".into()
+                }]
             }
         );
         // unknown type and malformed known types are kept raw
@@ -1043,7 +919,11 @@ mod tests {
         let e = parse(400, "Bad Request", r#"{"message":"m","details":"not-a-list"}"#);
         assert!(e.details.is_empty());
         // SCIM
-        let e = parse(409, "Conflict", r#"{"detail":"User exists","status":"409","scimType":"uniqueness"}"#);
+        let e = parse(
+            409,
+            "Conflict",
+            r#"{"detail":"User exists","status":"409","scimType":"uniqueness"}"#,
+        );
         assert_eq!(e.message, "uniqueness User exists");
         assert_eq!(e.error_code, ErrorCode::Unknown("SCIM_409".into()));
         let e = parse(500, "Internal Server Error", r#"{"detail":"null","status":500}"#);
@@ -1066,7 +946,8 @@ mod tests {
         assert_eq!(e.message, "branch is archived");
         assert_eq!(e.class(), ErrorClass::BadRequest);
 
-        let html = "<html><head><title>502 Bad Gateway</title></head><body>\n<pre>upstream connect error</pre></body></html>";
+        let html =
+            "<html><head><title>502 Bad Gateway</title></head><body>\n<pre>upstream connect error</pre></body></html>";
         let e = parse(502, "Bad Gateway", html);
         assert_eq!(e.message, "upstream connect error");
         assert_eq!(e.error_code.as_str(), "BAD_GATEWAY");
@@ -1077,7 +958,12 @@ mod tests {
         assert_eq!(e.error_code.as_str(), "BAD_GATEWAY");
 
         let e = parse(418, "", "\u{1}garbage that is not json or html");
-        assert!(e.message.starts_with("unable to parse response (HTTP 418 I'm a teapot): "), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("unable to parse response (HTTP 418 I'm a teapot): "),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("garbage"));
         assert_eq!(e.error_code.as_str(), "I'M_A_TEAPOT");
         assert_eq!(e.class(), ErrorClass::Other);
@@ -1107,7 +993,10 @@ mod tests {
         h.insert("retry-after", HeaderValue::from_str(&date).unwrap());
         let e = ApiError::from_response_at(503, "Service Unavailable", &h, b"", now);
         assert_eq!(e.retry_after, Some(Duration::from_secs(90)));
-        assert_eq!(parse_retry_after(&httpdate::fmt_http_date(now - Duration::from_secs(5)), now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after(&httpdate::fmt_http_date(now - Duration::from_secs(5)), now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after(" 3 ", now), Some(Duration::from_secs(3)));
         assert_eq!(parse_duration("300s"), Some(Duration::from_secs(300)));
@@ -1166,12 +1055,20 @@ mod tests {
 
     #[test]
     fn predicates_and_display() {
-        let e = Error::from(parse(404, "Not Found", r#"{"error_code":"NOT_FOUND","message":"nope"}"#));
+        let e = Error::from(parse(
+            404,
+            "Not Found",
+            r#"{"error_code":"NOT_FOUND","message":"nope"}"#,
+        ));
         assert!(e.is_not_found() && !e.is_already_exists() && !e.is_retryable());
         assert_eq!(e.to_string(), "NOT_FOUND (HTTP 404): nope");
         assert_eq!(e.status(), Some(404));
         assert!(e.as_api_error().is_some());
-        let e = Error::from(parse(409, "Conflict", r#"{"error_code":"RESOURCE_ALREADY_EXISTS","message":"x"}"#));
+        let e = Error::from(parse(
+            409,
+            "Conflict",
+            r#"{"error_code":"RESOURCE_ALREADY_EXISTS","message":"x"}"#,
+        ));
         assert!(e.is_already_exists());
         assert!(Error::from(parse(403, "", "")).is_permission_denied());
         assert!(Error::from(parse(401, "", "")).is_unauthenticated());
@@ -1183,9 +1080,16 @@ mod tests {
         let name_err = crate::names::ProjectName::new("Bad").unwrap_err();
         let e = Error::from(name_err);
         assert!(e.is_bad_request());
-        assert!(e.to_string().starts_with("invalid input: project_id: invalid project_id \"Bad\""), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("invalid input: project_id: invalid project_id \"Bad\""),
+            "{e}"
+        );
         let e = Error::from(crate::field_mask::FieldMaskError::Empty);
-        assert!(e.to_string().starts_with("invalid input: update_mask: field mask is empty"));
+        assert!(
+            e.to_string()
+                .starts_with("invalid input: update_mask: field mask is empty")
+        );
 
         let e = Error::OperationFailed {
             operation: "projects/p/operations/o1".into(),
@@ -1193,7 +1097,10 @@ mod tests {
             message: "Provisioning failed.".into(),
             details: vec![],
         };
-        assert_eq!(e.to_string(), "operation projects/p/operations/o1 failed: [INTERNAL_ERROR] Provisioning failed.");
+        assert_eq!(
+            e.to_string(),
+            "operation projects/p/operations/o1 failed: [INTERNAL_ERROR] Provisioning failed."
+        );
         assert_eq!(e.class(), ErrorClass::InternalError);
         assert_eq!(e.error_code(), Some(&ErrorCode::InternalError));
         let e = Error::OperationIncomplete { operation: "op".into() };
@@ -1213,10 +1120,16 @@ mod tests {
         assert!(!e.is_retryable());
         assert!(std::error::Error::source(&e).is_none()); // last_error is shown inline
 
-        let e = Error::Auth(AuthError { message: "token endpoint said no".into(), status: Some(401) });
+        let e = Error::Auth(AuthError {
+            message: "token endpoint said no".into(),
+            status: Some(401),
+        });
         assert!(e.is_unauthenticated());
         assert_eq!(e.status(), Some(401));
-        assert_eq!(e.to_string(), "authentication failed: token endpoint said no (HTTP 401)");
+        assert_eq!(
+            e.to_string(),
+            "authentication failed: token endpoint said no (HTTP 401)"
+        );
 
         let e = Error::Decode {
             what: "DatabaseCredential".into(),

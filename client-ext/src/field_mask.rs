@@ -75,7 +75,10 @@ const OUTPUT_ONLY_TOP_LEVEL: &[&str] = &[
 const MAP_FIELDS: &[&str] = &["pg_settings"];
 
 fn check_path(path: &str) -> Result<(), FieldMaskError> {
-    let invalid = |reason| FieldMaskError::InvalidPath { path: path.to_owned(), reason };
+    let invalid = |reason| FieldMaskError::InvalidPath {
+        path: path.to_owned(),
+        reason,
+    };
     if path.is_empty() {
         return Err(invalid("path is empty"));
     }
@@ -86,7 +89,9 @@ fn check_path(path: &str) -> Result<(), FieldMaskError> {
         return Err(invalid("path contains ','; pass paths separately"));
     }
     if path.split('.').any(str::is_empty) {
-        return Err(invalid("path has an empty component (leading, trailing or doubled '.')"));
+        return Err(invalid(
+            "path has an empty component (leading, trailing or doubled '.')",
+        ));
     }
     Ok(())
 }
@@ -128,10 +133,7 @@ impl FieldMask {
     /// `*_id` keys are ignored. With `prefix_filter` (e.g. `Some("spec")`) only paths equal to or
     /// under that prefix are kept. Paths come out sorted. Errors with
     /// [`FieldMaskError::NothingSet`] when no path remains.
-    pub fn from_set_fields(
-        resource: &Value,
-        prefix_filter: Option<&str>,
-    ) -> Result<Self, FieldMaskError> {
+    pub fn from_set_fields(resource: &Value, prefix_filter: Option<&str>) -> Result<Self, FieldMaskError> {
         let mut paths = Vec::new();
         if let Value::Object(map) = resource {
             for (key, value) in map {
@@ -142,14 +144,13 @@ impl FieldMask {
             }
         }
         if let Some(prefix) = prefix_filter {
-            paths.retain(|p: &String| {
-                p == prefix
-                    || p.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.'))
-            });
+            paths.retain(|p: &String| p == prefix || p.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.')));
         }
         paths.sort();
         if paths.is_empty() {
-            return Err(FieldMaskError::NothingSet { prefix: prefix_filter.map(str::to_owned) });
+            return Err(FieldMaskError::NothingSet {
+                prefix: prefix_filter.map(str::to_owned),
+            });
         }
         Self::new(paths)
     }
@@ -211,7 +212,10 @@ mod tests {
         assert_eq!("".parse::<FieldMask>(), Err(FieldMaskError::Empty));
         for bad in ["", "spec. x", " spec", "spec.", ".spec", "spec..x", "a,b", "a\nb"] {
             let e = FieldMask::new([bad]).unwrap_err();
-            assert!(matches!(e, FieldMaskError::InvalidPath { ref path, .. } if path == bad), "{bad:?}");
+            assert!(
+                matches!(e, FieldMaskError::InvalidPath { ref path, .. } if path == bad),
+                "{bad:?}"
+            );
         }
         for bad in ["a,,b", "a,", ",a", "a, b"] {
             assert!(bad.parse::<FieldMask>().is_err(), "{bad:?}");
@@ -277,7 +281,9 @@ mod tests {
         // "spe" is not a path prefix of "spec.x"
         assert_eq!(
             FieldMask::from_set_fields(&body, Some("spe")),
-            Err(FieldMaskError::NothingSet { prefix: Some("spe".into()) })
+            Err(FieldMaskError::NothingSet {
+                prefix: Some("spe".into())
+            })
         );
         let pg = json!({"spec": {"default_endpoint_settings": {"pg_settings": {}}}});
         assert_eq!(

@@ -75,9 +75,9 @@ pub use secret::Secret;
 
 /// The API's messages and enums, generated from the spec.
 pub mod types {
+    pub use lakebase_generated::Duration;
     pub use lakebase_generated::enums::*;
     pub use lakebase_generated::types::*;
-    pub use lakebase_generated::Duration;
 }
 
 /// Crate version, as sent in the User-Agent.

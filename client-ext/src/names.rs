@@ -126,19 +126,22 @@ pub trait ResourceName:
 // ID rules
 // ---------------------------------------------------------------------------------------------
 
-const RULE_DNS_LABEL: &str = "must be 1-63 characters, start with a lowercase letter and contain only lowercase letters, digits and hyphens";
-const RULE_PG_NAME: &str =
-    "must be 4-63 characters and contain only lowercase letters, digits and hyphens";
+const RULE_DNS_LABEL: &str =
+    "must be 1-63 characters, start with a lowercase letter and contain only lowercase letters, digits and hyphens";
+const RULE_PG_NAME: &str = "must be 4-63 characters and contain only lowercase letters, digits and hyphens";
 const RULE_CDF_CONFIG: &str =
     "must match [a-z][a-z0-9_]{0,62} (a lowercase letter, then up to 62 lowercase letters, digits or underscores)";
-const RULE_FREE_ID: &str =
-    "must be 1-255 characters without '/', whitespace or control characters";
+const RULE_FREE_ID: &str = "must be 1-255 characters without '/', whitespace or control characters";
 const RULE_CDF_STATUS: &str = "must be non-empty and must not contain '/'";
 const RULE_SYNCED_TABLE: &str =
     "must be 'catalog.schema.table': three non-empty dot-separated parts without '/', whitespace or control characters";
 
 fn invalid(kind: IdKind, value: &str, rule: &'static str) -> NameError {
-    NameError::InvalidId { kind, value: value.to_owned(), rule }
+    NameError::InvalidId {
+        kind,
+        value: value.to_owned(),
+        rule,
+    }
 }
 
 fn is_lower_digit_hyphen(c: char) -> bool {
@@ -201,10 +204,7 @@ fn check_cdf_status(id: &str) -> Result<(), NameError> {
 
 fn check_synced_table(id: &str) -> Result<(), NameError> {
     let parts: Vec<&str> = id.split('.').collect();
-    let ok = parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(is_free_char));
+    let ok = parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(is_free_char));
     if ok {
         Ok(())
     } else {
@@ -228,7 +228,10 @@ enum Seg {
 }
 
 fn parse_structure(value: &str, segs: &[Seg], expected: &'static str) -> Result<(), NameError> {
-    let malformed = || NameError::Malformed { expected, value: value.to_owned() };
+    let malformed = || NameError::Malformed {
+        expected,
+        value: value.to_owned(),
+    };
     let mut parts = value.split('/');
     for seg in segs {
         let part = parts.next().ok_or_else(malformed)?;
@@ -237,8 +240,7 @@ fn parse_structure(value: &str, segs: &[Seg], expected: &'static str) -> Result<
             Seg::Id => !part.is_empty(),
             Seg::Table => {
                 let mut dots = part.split('.');
-                dots.by_ref().take(3).filter(|p| !p.is_empty()).count() == 3
-                    && dots.next().is_none()
+                dots.by_ref().take(3).filter(|p| !p.is_empty()).count() == 3 && dots.next().is_none()
             }
         };
         if !ok {
@@ -669,7 +671,10 @@ impl OperationName {
     pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
         let name = name.into();
         if name.is_empty() || name.starts_with('/') {
-            return Err(NameError::Malformed { expected: OPERATION_PATTERN, value: name });
+            return Err(NameError::Malformed {
+                expected: OPERATION_PATTERN,
+                value: name,
+            });
         }
         Ok(Self(name))
     }
@@ -755,9 +760,7 @@ mod tests {
         round_trip::<SnapshotScheduleName>("projects/p/branches/b/snapshot-schedule");
         round_trip::<DataApiName>("projects/p/branches/b/databases/d/data-api");
         round_trip::<CdfConfigName>("projects/p/branches/b/databases/d/cdf-configs/c");
-        round_trip::<CdfStatusName>(
-            "projects/p/branches/b/databases/d/cdf-configs/c/cdf-statuses/public.orders",
-        );
+        round_trip::<CdfStatusName>("projects/p/branches/b/databases/d/cdf-configs/c/cdf-statuses/public.orders");
         round_trip::<SnapshotName>("projects/p/snapshots/snap-2025-01-01");
         round_trip::<CatalogName>("catalogs/app_catalog");
         round_trip::<SyncedTableName>("synced_tables/main.sales.customers");
@@ -810,8 +813,16 @@ mod tests {
         ] {
             assert!(bad.parse::<SyncedTableName>().is_err(), "{bad}");
         }
-        assert!("projects/p/branches/b/snapshot-schedules".parse::<SnapshotScheduleName>().is_err());
-        assert!("projects/p/branches/b/databases/d/data-api/x".parse::<DataApiName>().is_err());
+        assert!(
+            "projects/p/branches/b/snapshot-schedules"
+                .parse::<SnapshotScheduleName>()
+                .is_err()
+        );
+        assert!(
+            "projects/p/branches/b/databases/d/data-api/x"
+                .parse::<DataApiName>()
+                .is_err()
+        );
         assert!("".parse::<OperationName>().is_err());
         assert!("/projects/p/operations/x".parse::<OperationName>().is_err());
         assert!(serde_json::from_str::<ProjectName>("\"projects/\"").is_err());
@@ -853,10 +864,7 @@ mod tests {
             }
         }
         let err = ProjectName::new("Bad").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("invalid project_id \"Bad\": {RULE_DNS_LABEL}")
-        );
+        assert_eq!(err.to_string(), format!("invalid project_id \"Bad\": {RULE_DNS_LABEL}"));
     }
 
     #[test]
@@ -971,7 +979,10 @@ mod tests {
 
         let ep = branch.endpoint("ep1").unwrap();
         assert_eq!(ep.as_str(), "projects/my-app/branches/dev/endpoints/ep1");
-        assert_eq!((ep.project_id(), ep.branch_id(), ep.endpoint_id()), ("my-app", "dev", "ep1"));
+        assert_eq!(
+            (ep.project_id(), ep.branch_id(), ep.endpoint_id()),
+            ("my-app", "dev", "ep1")
+        );
         assert_eq!(ep.branch(), branch);
         assert_eq!(ep.project(), project);
 
@@ -1017,8 +1028,7 @@ mod tests {
     }
 
     impl EndpointName {
-        const PATTERN_FOR_TEST: &'static str =
-            "projects/{project_id}/branches/{branch_id}/endpoints/{endpoint_id}";
+        const PATTERN_FOR_TEST: &'static str = "projects/{project_id}/branches/{branch_id}/endpoints/{endpoint_id}";
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::client::Client;
-use crate::error::{ErrorCode, ErrorDetail, Error};
+use crate::error::{Error, ErrorCode, ErrorDetail};
 use crate::names::OperationName;
 use crate::polling::PollingPolicy;
 use crate::types;
@@ -45,7 +45,19 @@ macro_rules! resource_results {
         }
     )*};
 }
-resource_results!(Project, Branch, Endpoint, Role, Database, Catalog, SyncedTable, Snapshot, SnapshotSchedule, DataApi, CdfConfig);
+resource_results!(
+    Project,
+    Branch,
+    Endpoint,
+    Role,
+    Database,
+    Catalog,
+    SyncedTable,
+    Snapshot,
+    SnapshotSchedule,
+    DataApi,
+    CdfConfig
+);
 
 /// The state of an operation after a poll.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,25 +94,46 @@ pub struct Operation<R, M> {
 
 impl<R, M> std::fmt::Debug for Operation<R, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Operation").field("name", &self.name).field("done", &self.raw.done.unwrap_or(false)).finish()
+        f.debug_struct("Operation")
+            .field("name", &self.name)
+            .field("done", &self.raw.done.unwrap_or(false))
+            .finish()
     }
 }
 
 impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
     /// Wraps an operation the server returned.
     pub(crate) fn new(client: Client, raw: types::Operation) -> Result<Self, Error> {
-        let name = raw.name.as_deref().unwrap_or_default().parse::<OperationName>().map_err(|e| Error::Decode {
-            what: "Operation".to_string(),
-            message: format!("the operation has no usable name: {e}"),
-            body_snippet: String::new(),
-        })?;
-        Ok(Operation { client, name, raw, _types: PhantomData })
+        let name = raw
+            .name
+            .as_deref()
+            .unwrap_or_default()
+            .parse::<OperationName>()
+            .map_err(|e| Error::Decode {
+                what: "Operation".to_string(),
+                message: format!("the operation has no usable name: {e}"),
+                body_snippet: String::new(),
+            })?;
+        Ok(Operation {
+            client,
+            name,
+            raw,
+            _types: PhantomData,
+        })
     }
 
     /// Resumes an operation by name (for example one stored before a restart).
     pub(crate) fn resume(client: Client, name: OperationName) -> Self {
-        let raw = types::Operation { name: Some(name.to_string()), ..Default::default() };
-        Operation { client, name, raw, _types: PhantomData }
+        let raw = types::Operation {
+            name: Some(name.to_string()),
+            ..Default::default()
+        };
+        Operation {
+            client,
+            name,
+            raw,
+            _types: PhantomData,
+        }
     }
 
     /// The operation's name, as the server assigned it.
@@ -126,7 +159,11 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
     /// Fetches the operation once and returns its new state.
     pub async fn poll(&mut self) -> Result<OperationState<M>, Error> {
         self.raw = self.client.get_operation(&self.name).await?;
-        Ok(OperationState { done: self.is_done(), metadata: self.metadata()?, raw: self.raw.clone() })
+        Ok(OperationState {
+            done: self.is_done(),
+            metadata: self.metadata()?,
+            raw: self.raw.clone(),
+        })
     }
 
     /// Polls on the client's polling policy until the operation finishes and returns its
@@ -160,7 +197,11 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
             async move {
                 let Some(mut op) = op else { return Ok(None) };
                 op.poll_on_schedule(&policy, started, &mut polls).await?;
-                let state = OperationState { done: op.is_done(), metadata: op.metadata()?, raw: op.raw.clone() };
+                let state = OperationState {
+                    done: op.is_done(),
+                    metadata: op.metadata()?,
+                    raw: op.raw.clone(),
+                };
                 let next = if state.done { None } else { Some(op) };
                 Ok(Some((state, (next, started, polls))))
             }
@@ -169,7 +210,12 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
 
     /// Sleeps as the policy says, then polls once; transient poll errors are swallowed
     /// (the next poll retries) until the policy's deadline.
-    async fn poll_on_schedule(&mut self, policy: &PollingPolicy, started: Instant, polls: &mut u32) -> Result<(), Error> {
+    async fn poll_on_schedule(
+        &mut self,
+        policy: &PollingPolicy,
+        started: Instant,
+        polls: &mut u32,
+    ) -> Result<(), Error> {
         let mut last_error = None;
         loop {
             let Some(delay) = policy.next_delay(*polls, started.elapsed()) else {
@@ -204,13 +250,21 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
                 operation: self.name.to_string(),
                 error_code: error.error_code.as_ref().map(|c| ErrorCode::from(c.as_str())),
                 message: error.message.clone().unwrap_or_default(),
-                details: error.details.iter().map(|d| ErrorDetail::from_json(&Value::Object(d.clone()))).collect(),
+                details: error
+                    .details
+                    .iter()
+                    .map(|d| ErrorDetail::from_json(&Value::Object(d.clone())))
+                    .collect(),
             });
         }
-        if self.raw.response.is_empty() {
-            return Err(Error::OperationIncomplete { operation: self.name.to_string() });
+        // As the official SDK: a finished operation must carry a `response`, even a delete
+        // (whose `{}` or `{"@type": ...Empty}` is then ignored).
+        match &self.raw.response {
+            Some(response) => R::from_response(response, self.name.as_str()),
+            None => Err(Error::OperationIncomplete {
+                operation: self.name.to_string(),
+            }),
         }
-        R::from_response(&self.raw.response, self.name.as_str())
     }
 }
 
@@ -235,7 +289,11 @@ impl<M: DeserializeOwned> Operation<types::Endpoint, M> {
             };
             client.sleeper().sleep(delay).await;
             reads += 1;
-            let name = endpoint.name.as_deref().unwrap_or_default().parse::<crate::names::EndpointName>()?;
+            let name = endpoint
+                .name
+                .as_deref()
+                .unwrap_or_default()
+                .parse::<crate::names::EndpointName>()?;
             endpoint = client.get_endpoint(&name).await?;
         }
         Ok(endpoint)
@@ -243,12 +301,12 @@ impl<M: DeserializeOwned> Operation<types::Endpoint, M> {
 }
 
 fn decode_metadata<M: DeserializeOwned>(raw: &types::Operation) -> Result<Option<M>, Error> {
-    if raw.metadata.is_empty() {
-        return Ok(None);
-    }
-    serde_json::from_value(Value::Object(raw.metadata.clone())).map(Some).map_err(|e| Error::Decode {
-        what: "operation metadata".to_string(),
-        message: e.to_string(),
-        body_snippet: String::new(),
-    })
+    let Some(metadata) = &raw.metadata else { return Ok(None) };
+    serde_json::from_value(Value::Object(metadata.clone()))
+        .map(Some)
+        .map_err(|e| Error::Decode {
+            what: "operation metadata".to_string(),
+            message: e.to_string(),
+            body_snippet: String::new(),
+        })
 }

@@ -51,7 +51,9 @@ pub struct Pager<T> {
 
 impl<T> std::fmt::Debug for Pager<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pager").field("first_token", &self.first_token).finish_non_exhaustive()
+        f.debug_struct("Pager")
+            .field("first_token", &self.first_token)
+            .finish_non_exhaustive()
     }
 }
 
@@ -67,9 +69,15 @@ impl<T: Send + 'static> Pager<T> {
             next: Option<Option<String>>,
             seen: HashSet<String>,
         }
-        let state = State { fetch: self.fetch, next: Some(self.first_token), seen: HashSet::new() };
+        let state = State {
+            fetch: self.fetch,
+            next: Some(self.first_token),
+            seen: HashSet::new(),
+        };
         stream::try_unfold(state, |mut state| async move {
-            let Some(token) = state.next.take() else { return Ok(None) };
+            let Some(token) = state.next.take() else {
+                return Ok(None);
+            };
             let page = (state.fetch)(token).await?;
             match page.next_page_token.as_deref() {
                 None | Some("") => state.next = None,
@@ -88,7 +96,9 @@ impl<T: Send + 'static> Pager<T> {
 
     /// The items of all pages, in order, fetched lazily.
     pub fn items(self) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
-        self.pages().map_ok(|page| stream::iter(page.items.into_iter().map(Ok))).try_flatten()
+        self.pages()
+            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
+            .try_flatten()
     }
 
     /// Fetches every page and returns all items.
@@ -101,7 +111,10 @@ impl<T: Send + 'static> Pager<T> {
         let mut pages = std::pin::pin!(self.pages());
         match pages.next().await {
             Some(page) => page,
-            None => Ok(ListPage { items: Vec::new(), next_page_token: None }),
+            None => Ok(ListPage {
+                items: Vec::new(),
+                next_page_token: None,
+            }),
         }
     }
 }
@@ -111,8 +124,11 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
+    /// The page tokens a scripted fetcher was called with.
+    type Calls = Arc<Mutex<Vec<Option<String>>>>;
+
     /// A scripted fetcher: page `i` answers `script[i]` and records the token it got.
-    fn scripted(script: Vec<(Vec<u32>, Option<&'static str>)>) -> (Pager<u32>, Arc<Mutex<Vec<Option<String>>>>) {
+    fn scripted(script: Vec<(Vec<u32>, Option<&'static str>)>) -> (Pager<u32>, Calls) {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let recorded = calls.clone();
         let script = Arc::new(script);
@@ -122,8 +138,14 @@ mod tests {
             Box::pin(async move {
                 let mut calls = calls.lock().unwrap();
                 calls.push(token);
-                let (items, next) = script.get(calls.len() - 1).cloned().ok_or(Error::Pagination("script over".into()))?;
-                Ok(ListPage { items, next_page_token: next.map(str::to_string) })
+                let (items, next) = script
+                    .get(calls.len() - 1)
+                    .cloned()
+                    .ok_or(Error::Pagination("script over".into()))?;
+                Ok(ListPage {
+                    items,
+                    next_page_token: next.map(str::to_string),
+                })
             })
         });
         (Pager::new(fetch, None), recorded)
@@ -156,7 +178,11 @@ mod tests {
         let mut items = std::pin::pin!(pager.items());
         assert_eq!(items.next().await.unwrap().unwrap(), 1);
         assert_eq!(items.next().await.unwrap().unwrap(), 2);
-        assert_eq!(calls.lock().unwrap().len(), 1, "page 2 is not fetched before it is needed");
+        assert_eq!(
+            calls.lock().unwrap().len(),
+            1,
+            "page 2 is not fetched before it is needed"
+        );
         assert_eq!(items.next().await.unwrap().unwrap(), 3);
         assert_eq!(calls.lock().unwrap().len(), 2, "page 3 is never fetched");
     }

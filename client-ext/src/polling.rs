@@ -40,7 +40,7 @@
 //! Default **20 minutes**, the default of the Go SDK's waiters: far above the seconds to minutes
 //! Lakebase operations take, yet a hung operation does not block a program forever (the Python
 //! SDK waits forever by default). On expiry the waiter fails with
-//! [`Error::Timeout`](crate::error::Error::Timeout); the operation keeps running server-side and
+//! [`Error::Timeout`]; the operation keeps running server-side and
 //! can be resumed by name. The last poll is scheduled at the deadline, never a sleep after it.
 //!
 //! # Errors while polling
@@ -138,7 +138,11 @@ impl PollingPolicy {
     /// Relative jitter of the growing part of the interval (default 0.1 = ±10 %), clamped to
     /// `[0, 1]`.
     pub fn with_jitter_fraction(mut self, fraction: f64) -> Self {
-        self.jitter_fraction = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
+        self.jitter_fraction = if fraction.is_finite() {
+            fraction.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         self
     }
 
@@ -224,19 +228,25 @@ mod tests {
     #[test]
     fn schedule_table() {
         let durations = [
-            0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.2, 4.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0,
-            120.0, 300.0, 600.0, 1200.0,
+            0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.2, 4.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0, 600.0,
+            1200.0,
         ];
         let policies = [with_jitter(0.5), with_jitter(0.0), with_jitter(0.999_999)];
-        println!("{:>9} | {:>14} | {:>14} | {:>14}", "operation", "mid jitter", "jitter -10%", "jitter +10%");
-        println!("{:>9} | {:>5} {:>8} | {:>5} {:>8} | {:>5} {:>8}", "s", "polls", "late s", "polls", "late s", "polls", "late s");
+        println!(
+            "{:>9} | {:>14} | {:>14} | {:>14}",
+            "operation", "mid jitter", "jitter -10%", "jitter +10%"
+        );
+        println!(
+            "{:>9} | {:>5} {:>8} | {:>5} {:>8} | {:>5} {:>8}",
+            "s", "polls", "late s", "polls", "late s", "polls", "late s"
+        );
         for d in durations {
             let mut row = format!("{d:>9.1}");
             for p in &policies {
                 let (polls, late) = simulate(p, d).expect("seen before the deadline");
                 row += &format!(" | {polls:>5} {late:>8.2}");
                 // Bounded lateness: ~1 s at first, then ≤ 55 % of the duration, ≤ the 10 s cap.
-                assert!(late <= (0.55 * d).max(1.0).min(10.0) + 1e-6, "{d}: {late}");
+                assert!(late <= (0.55 * d).clamp(1.0, 10.0) + 1e-6, "{d}: {late}");
             }
             println!("{row}");
         }
@@ -291,7 +301,12 @@ mod tests {
     fn error_classification() {
         let p = PollingPolicy::default();
         let api = |status, body: &str| {
-            Error::from(ApiError::from_response(status, "", &http::HeaderMap::new(), body.as_bytes()))
+            Error::from(ApiError::from_response(
+                status,
+                "",
+                &http::HeaderMap::new(),
+                body.as_bytes(),
+            ))
         };
         assert!(p.keep_polling_after(&api(429, "")));
         assert!(p.keep_polling_after(&api(503, "")));
@@ -299,7 +314,11 @@ mod tests {
         assert!(!p.keep_polling_after(&api(500, r#"{"message":"boom"}"#)));
         assert!(!p.keep_polling_after(&api(404, "")));
         assert!(!p.keep_polling_after(&api(403, "")));
-        for kind in [TransportErrorKind::Connect, TransportErrorKind::Timeout, TransportErrorKind::Other] {
+        for kind in [
+            TransportErrorKind::Connect,
+            TransportErrorKind::Timeout,
+            TransportErrorKind::Other,
+        ] {
             assert!(p.keep_polling_after(&Error::Transport(TransportError::new(kind, "x"))));
         }
         assert!(!p.keep_polling_after(&Error::Config("x".into())));

@@ -107,9 +107,7 @@ pub fn classify(
     match status {
         Some(429 | 503) => Retry(RetryReason::Throttled),
         Some(s) if (200..300).contains(&s) => DoNotRetry,
-        Some(_) if body_message.is_some_and(is_transient_message) => {
-            Retry(RetryReason::TransientMessage)
-        }
+        Some(_) if body_message.is_some_and(is_transient_message) => Retry(RetryReason::TransientMessage),
         Some(_) => DoNotRetry,
         None if is_connect_error => Retry(RetryReason::Connect),
         None if !is_idempotent(method) => DoNotRetry,
@@ -169,8 +167,7 @@ pub enum RetryDecision {
 pub trait RetryPolicy: Send + Sync + fmt::Debug {
     /// Called after attempt number `attempt` (1-based) failed with a retryable `failure`,
     /// `elapsed` after the call started.
-    fn on_failure(&self, attempt: u32, elapsed: Duration, failure: &RetryableFailure)
-    -> RetryDecision;
+    fn on_failure(&self, attempt: u32, elapsed: Duration, failure: &RetryableFailure) -> RetryDecision;
 
     /// The total time budget of one call, if the policy has one.
     fn budget(&self) -> Option<Duration> {
@@ -264,7 +261,11 @@ impl ExponentialRetry {
 
     /// Growth factor of the backoff cap (default 2; values below 1 are treated as 1).
     pub fn with_multiplier(mut self, multiplier: f64) -> Self {
-        self.multiplier = if multiplier.is_finite() { multiplier.max(1.0) } else { 1.0 };
+        self.multiplier = if multiplier.is_finite() {
+            multiplier.max(1.0)
+        } else {
+            1.0
+        };
         self
     }
 
@@ -284,12 +285,7 @@ impl ExponentialRetry {
 }
 
 impl RetryPolicy for ExponentialRetry {
-    fn on_failure(
-        &self,
-        attempt: u32,
-        elapsed: Duration,
-        failure: &RetryableFailure,
-    ) -> RetryDecision {
+    fn on_failure(&self, attempt: u32, elapsed: Duration, failure: &RetryableFailure) -> RetryDecision {
         let Some(remaining) = self.budget.checked_sub(elapsed).filter(|r| !r.is_zero()) else {
             return RetryDecision::BudgetExhausted;
         };
@@ -298,7 +294,9 @@ impl RetryPolicy for ExponentialRetry {
             Some(server) => server.saturating_add(Duration::from_secs(1).mul_f64(unit)),
             None => self.backoff_cap(attempt).mul_f64(unit),
         };
-        RetryDecision::Retry { after: delay.min(remaining) }
+        RetryDecision::Retry {
+            after: delay.min(remaining),
+        }
     }
 
     fn budget(&self) -> Option<Duration> {
@@ -379,7 +377,8 @@ mod tests {
         use Retryability::*;
         let methods = [Method::GET, Method::POST, Method::PATCH, Method::DELETE];
         // (status, connect, timeout, message, expected for GET, POST, PATCH, DELETE)
-        let cases: &[(Option<u16>, bool, bool, Option<&str>, [Retryability; 4])] = &[
+        type Case<'a> = (Option<u16>, bool, bool, Option<&'a str>, [Retryability; 4]);
+        let cases: &[Case] = &[
             (Some(429), false, false, None, [Retry(Throttled); 4]),
             (Some(503), false, false, Some("x"), [Retry(Throttled); 4]),
             (Some(500), false, false, Some("boom"), [DoNotRetry; 4]),
@@ -388,7 +387,13 @@ mod tests {
             (Some(504), false, false, None, [DoNotRetry; 4]),
             (Some(404), false, false, None, [DoNotRetry; 4]),
             (Some(409), false, false, Some("reconciliation"), [DoNotRetry; 4]),
-            (Some(500), false, false, Some("Unexpected error: x"), [Retry(TransientMessage); 4]),
+            (
+                Some(500),
+                false,
+                false,
+                Some("Unexpected error: x"),
+                [Retry(TransientMessage); 4],
+            ),
             (
                 Some(400),
                 false,
@@ -399,7 +404,13 @@ mod tests {
             (Some(200), false, false, Some("Unexpected error"), [DoNotRetry; 4]),
             (None, true, false, None, [Retry(Connect); 4]),
             (None, true, true, None, [Retry(Connect); 4]),
-            (None, false, true, None, [Retry(Timeout), DoNotRetry, DoNotRetry, Retry(Timeout)]),
+            (
+                None,
+                false,
+                true,
+                None,
+                [Retry(Timeout), DoNotRetry, DoNotRetry, Retry(Timeout)],
+            ),
             (None, false, false, None, [Retry(Io), DoNotRetry, DoNotRetry, Retry(Io)]),
         ];
         for (status, connect, timeout, msg, expected) in cases {
@@ -429,7 +440,10 @@ mod tests {
         ));
         assert_eq!(
             RetryableFailure::from_error(&api, &Method::POST),
-            Some(RetryableFailure { reason: RetryReason::Throttled, retry_after: Some(S(7)) })
+            Some(RetryableFailure {
+                reason: RetryReason::Throttled,
+                retry_after: Some(S(7))
+            })
         );
         let e500 = Error::from(ApiError::from_response(500, "", &HeaderMap::new(), b""));
         assert_eq!(RetryableFailure::from_error(&e500, &Method::GET), None);
@@ -438,7 +452,10 @@ mod tests {
         assert!(RetryableFailure::from_error(&timeout, &Method::GET).is_some());
         let connect = Error::Transport(TransportError::new(TransportErrorKind::Connect, "c"));
         assert!(RetryableFailure::from_error(&connect, &Method::PATCH).is_some());
-        assert_eq!(RetryableFailure::from_error(&Error::Config("x".into()), &Method::GET), None);
+        assert_eq!(
+            RetryableFailure::from_error(&Error::Config("x".into()), &Method::GET),
+            None
+        );
     }
 
     fn policy(jitter: f64) -> ExponentialRetry {
@@ -446,7 +463,10 @@ mod tests {
     }
 
     fn backoff() -> RetryableFailure {
-        RetryableFailure { reason: RetryReason::Connect, retry_after: None }
+        RetryableFailure {
+            reason: RetryReason::Connect,
+            retry_after: None,
+        }
     }
 
     #[test]
@@ -461,29 +481,50 @@ mod tests {
             .collect();
         assert_eq!(caps, [1, 2, 4, 8, 10, 10, 10]);
         // jitter 0: full jitter may retry immediately
-        assert_eq!(policy(0.0).on_failure(4, S(0), &backoff()), RetryDecision::Retry { after: S(0) });
+        assert_eq!(
+            policy(0.0).on_failure(4, S(0), &backoff()),
+            RetryDecision::Retry { after: S(0) }
+        );
         // huge attempt numbers don't overflow
-        assert_eq!(policy(0.5).on_failure(u32::MAX, S(0), &backoff()), RetryDecision::Retry { after: S(5) });
+        assert_eq!(
+            policy(0.5).on_failure(u32::MAX, S(0), &backoff()),
+            RetryDecision::Retry { after: S(5) }
+        );
         let custom = policy(0.5).with_initial(S(2)).with_max(S(60)).with_multiplier(3.0);
-        assert_eq!(custom.on_failure(3, S(0), &backoff()), RetryDecision::Retry { after: S(9) });
-        assert_eq!(policy(0.5).with_multiplier(f64::NAN).on_failure(9, S(0), &backoff()),
-            RetryDecision::Retry { after: Duration::from_millis(500) });
+        assert_eq!(
+            custom.on_failure(3, S(0), &backoff()),
+            RetryDecision::Retry { after: S(9) }
+        );
+        assert_eq!(
+            policy(0.5).with_multiplier(f64::NAN).on_failure(9, S(0), &backoff()),
+            RetryDecision::Retry {
+                after: Duration::from_millis(500)
+            }
+        );
     }
 
     #[test]
     fn retry_after_seconds_and_date() {
         let p = policy(0.25);
-        let seconds = RetryableFailure { reason: RetryReason::Throttled, retry_after: Some(S(30)) };
+        let seconds = RetryableFailure {
+            reason: RetryReason::Throttled,
+            retry_after: Some(S(30)),
+        };
         assert_eq!(
             p.on_failure(1, S(0), &seconds),
-            RetryDecision::Retry { after: Duration::from_millis(30_250) }
+            RetryDecision::Retry {
+                after: Duration::from_millis(30_250)
+            }
         );
         // HTTP-date, as parsed into the ApiError
         let now = SystemTime::now();
         let date = httpdate::fmt_http_date(now + S(42));
         let ra = crate::error::parse_retry_after(&date, now).unwrap();
         assert!(ra <= S(42) && ra >= S(41), "{ra:?}");
-        let dated = RetryableFailure { reason: RetryReason::Throttled, retry_after: Some(ra) };
+        let dated = RetryableFailure {
+            reason: RetryReason::Throttled,
+            retry_after: Some(ra),
+        };
         match p.on_failure(1, S(0), &dated) {
             RetryDecision::Retry { after } => assert!(after >= S(41) && after <= S(43)),
             other => panic!("{other:?}"),
@@ -494,12 +535,20 @@ mod tests {
     fn budget_caps_and_exhaustion() {
         let p = policy(0.999_999);
         // Retry-After longer than the remaining budget: sleep only up to the deadline.
-        let throttled = RetryableFailure { reason: RetryReason::Throttled, retry_after: Some(S(120)) };
-        assert_eq!(p.on_failure(3, S(290), &throttled), RetryDecision::Retry { after: S(10) });
+        let throttled = RetryableFailure {
+            reason: RetryReason::Throttled,
+            retry_after: Some(S(120)),
+        };
+        assert_eq!(
+            p.on_failure(3, S(290), &throttled),
+            RetryDecision::Retry { after: S(10) }
+        );
         // Backoff longer than the remaining budget: same.
         assert_eq!(
             p.on_failure(9, Duration::from_millis(299_500), &backoff()),
-            RetryDecision::Retry { after: Duration::from_millis(500) }
+            RetryDecision::Retry {
+                after: Duration::from_millis(500)
+            }
         );
         // At or past the deadline: give up, no further sleep.
         assert_eq!(p.on_failure(10, S(300), &backoff()), RetryDecision::BudgetExhausted);
@@ -529,7 +578,10 @@ mod tests {
 
     #[test]
     fn no_retry() {
-        let t = RetryableFailure { reason: RetryReason::Throttled, retry_after: None };
+        let t = RetryableFailure {
+            reason: RetryReason::Throttled,
+            retry_after: None,
+        };
         assert_eq!(NoRetry.on_failure(1, S(0), &t), RetryDecision::DoNotRetry);
         assert_eq!(NoRetry.budget(), None);
     }

@@ -15,7 +15,7 @@ use lakebase_generated::hooks::{BoxFuture, RequestExecutor};
 
 use crate::auth::CredentialsProvider;
 use crate::error::{ApiError, Error};
-use crate::retry::{RetryDecision, RetryPolicy, RetryableFailure, Sleeper, classify, Retryability};
+use crate::retry::{RetryDecision, RetryPolicy, Retryability, RetryableFailure, Sleeper, classify};
 
 /// Header carrying the workspace id, as the official SDKs send it.
 pub const WORKSPACE_ID_HEADER: &str = "X-Databricks-Workspace-Id";
@@ -28,6 +28,8 @@ pub(crate) struct Executor {
     pub(crate) user_agent: HeaderValue,
     pub(crate) retry: Arc<dyn RetryPolicy>,
     pub(crate) sleeper: Arc<dyn Sleeper>,
+    /// Per-request timeout; a retry gets at most what is left of the retry budget.
+    pub(crate) request_timeout: Duration,
 }
 
 /// What one call (one typed method, possibly several HTTP attempts) went through.
@@ -93,7 +95,12 @@ impl Executor {
         let headers = response.headers().clone();
         let version = response.version();
         let body = response.bytes().await.unwrap_or_default();
-        let api = ApiError::from_response(status.as_u16(), status.canonical_reason().unwrap_or(""), &headers, &body);
+        let api = ApiError::from_response(
+            status.as_u16(),
+            status.canonical_reason().unwrap_or(""),
+            &headers,
+            &body,
+        );
         let failure = RetryableFailure::from_error(&Error::Api(Box::new(api)), method);
         let mut rebuilt = http::Response::new(body);
         *rebuilt.status_mut() = status;
@@ -140,7 +147,8 @@ impl RequestExecutor for Executor {
                 // Keep a copy for the next attempt; JSON bodies are bytes, so this works
                 // for every request this crate sends.
                 let spare = pending.try_clone();
-                let span = tracing::debug_span!("lakebase.request", operation = operation_id, %method, path = %path, attempt);
+                let span =
+                    tracing::debug_span!("lakebase.request", operation = operation_id, %method, path = %path, attempt);
                 let attempt_started = Instant::now();
                 let result = tracing::Instrument::instrument(client.execute(pending), span.clone()).await;
                 let (result, failure) = match result {
@@ -152,7 +160,10 @@ impl RequestExecutor for Executor {
                     Err(error) => {
                         let verdict = classify(None, &method, error.is_connect(), error.is_timeout(), None);
                         let failure = match verdict {
-                            Retryability::Retry(reason) => Some(RetryableFailure { reason, retry_after: None }),
+                            Retryability::Retry(reason) => Some(RetryableFailure {
+                                reason,
+                                retry_after: None,
+                            }),
                             Retryability::DoNotRetry => None,
                         };
                         (Err(error), failure)
@@ -160,21 +171,38 @@ impl RequestExecutor for Executor {
                 };
                 let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
                 span.in_scope(|| {
-                    tracing::debug!(status, duration_ms = attempt_started.elapsed().as_millis() as u64, "attempt finished")
+                    tracing::debug!(
+                        status,
+                        duration_ms = attempt_started.elapsed().as_millis() as u64,
+                        "attempt finished"
+                    )
                 });
                 let elapsed = started.elapsed();
                 CallRecord::update(|facts| {
                     facts.attempts = attempt;
                     facts.elapsed = elapsed;
                 });
-                let (Some(failure), Some(mut next)) = (failure, spare) else { return result };
+                let (Some(failure), Some(mut next)) = (failure, spare) else {
+                    return result;
+                };
                 match self.retry.on_failure(attempt, elapsed, &failure) {
                     RetryDecision::Retry { after } => {
-                        tracing::info!(operation = operation_id, status, attempt, delay_ms = after.as_millis() as u64, "retrying");
+                        tracing::info!(
+                            operation = operation_id,
+                            status,
+                            attempt,
+                            delay_ms = after.as_millis() as u64,
+                            "retrying"
+                        );
                         self.sleeper.sleep(after).await;
                         // A long wait may outlive an OAuth token; fetch a current one.
                         if self.authorize(&mut next).await.is_err() {
                             return result;
+                        }
+                        // The budget is enforced at its deadline: a retry may not outlive it.
+                        if let Some(remaining) = self.retry.budget().map(|b| b.saturating_sub(started.elapsed())) {
+                            *next.timeout_mut() =
+                                Some(self.request_timeout.min(remaining.max(Duration::from_millis(1))));
                         }
                         pending = next;
                     }

@@ -26,7 +26,8 @@ pub struct UserAgent {
 /// `[0-9A-Za-z_.+-]`, enough for names and semantic versions).
 fn valid_token(s: &str) -> bool {
     !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
 }
 
 /// Checks a `key/value` pair for [`UserAgent::with_extra`].
@@ -46,7 +47,10 @@ pub(crate) fn check_extra(key: &str, value: &str) -> Result<(), Error> {
 impl UserAgent {
     /// The base user agent for a client using `auth_type` (e.g. `"pat"`, `"oauth-m2m"`).
     pub fn new(auth_type: impl Into<String>) -> Self {
-        Self { auth_type: auth_type.into(), extras: Vec::new() }
+        Self {
+            auth_type: auth_type.into(),
+            extras: Vec::new(),
+        }
     }
 
     /// Appends a `key/value` token; both must match `[0-9A-Za-z_.+-]+`.
@@ -58,8 +62,7 @@ impl UserAgent {
 
     /// The header value (the string is always a valid header value).
     pub fn header_value(&self) -> http::HeaderValue {
-        http::HeaderValue::from_str(&self.to_string())
-            .unwrap_or_else(|_| http::HeaderValue::from_static("lakebase-rs"))
+        http::HeaderValue::from_str(&self.to_string()).unwrap_or_else(|_| http::HeaderValue::from_static("lakebase-rs"))
     }
 }
 
@@ -69,7 +72,11 @@ fn rustc_version() -> String {
 
 impl fmt::Display for UserAgent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let auth = if valid_token(&self.auth_type) { self.auth_type.as_str() } else { "unknown" };
+        let auth = if valid_token(&self.auth_type) {
+            self.auth_type.as_str()
+        } else {
+            "unknown"
+        };
         write!(
             f,
             "lakebase-rs/{} rust/{} os/{} auth/{}",
@@ -101,9 +108,19 @@ mod tests {
         assert_eq!(tokens[0], format!("lakebase-rs/{}", env!("CARGO_PKG_VERSION")));
         assert!(tokens[1].starts_with("rust/1."), "{s}");
         assert_eq!(tokens[2], format!("os/{}", std::env::consts::OS));
-        assert_eq!(&tokens[3..], ["auth/oauth-m2m", "tool/terraform", "tool-version/1.0.0+build.1"]);
+        assert_eq!(
+            &tokens[3..],
+            ["auth/oauth-m2m", "tool/terraform", "tool-version/1.0.0+build.1"]
+        );
         assert_eq!(ua.header_value().to_str().unwrap(), s);
-        for (k, v) in [("", "1"), ("a", ""), ("a/b", "1"), ("a", "1 2"), ("ü", "1"), ("a", "x\n")] {
+        for (k, v) in [
+            ("", "1"),
+            ("a", ""),
+            ("a/b", "1"),
+            ("a", "1 2"),
+            ("ü", "1"),
+            ("a", "x\n"),
+        ] {
             assert!(UserAgent::new("pat").with_extra(k, v).is_err(), "{k:?} {v:?}");
         }
         assert!(UserAgent::new("weird type").to_string().contains(" auth/unknown"));

@@ -54,9 +54,17 @@ pub fn variant_names(enum_name: &str, values: &[String]) -> Vec<String> {
         .iter()
         .map(|v| {
             let rest = &v[prefix.len()..];
-            let rest = if rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_digit()) { v.as_str() } else { rest };
+            let rest = if rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_digit()) {
+                v.as_str()
+            } else {
+                rest
+            };
             let name = upper_camel(rest);
-            if name == CATCH_ALL { format!("{name}{}", last_word(enum_name)) } else { name }
+            if name == CATCH_ALL {
+                format!("{name}{}", last_word(enum_name))
+            } else {
+                name
+            }
         })
         .collect()
 }
@@ -69,7 +77,10 @@ fn common_word_prefix(values: &[String]) -> String {
     let mut prefix_len = 0;
     for (i, _) in first.match_indices('_') {
         let candidate = &first[..=i];
-        if values.iter().all(|v| v.starts_with(candidate) && v.len() > candidate.len()) {
+        if values
+            .iter()
+            .all(|v| v.starts_with(candidate) && v.len() > candidate.len())
+        {
             prefix_len = i + 1;
         } else {
             break;
@@ -122,17 +133,35 @@ mod tests {
 
     #[test]
     fn strips_the_shared_prefix() {
-        assert_eq!(names("EndpointType", &["ENDPOINT_TYPE_READ_ONLY", "ENDPOINT_TYPE_READ_WRITE"]), ["ReadOnly", "ReadWrite"]);
-        assert_eq!(names("OpenApiMode", &["OPEN_API_MODE_DISABLED", "OPEN_API_MODE_IGNORE_PRIVILEGES"]), ["Disabled", "IgnorePrivileges"]);
-        assert_eq!(names("CdfState", &["CDF_STATE_SKIPPED", "CDF_STATE_STREAMING"]), ["Skipped", "Streaming"]);
-        assert_eq!(names("SyncedTableState", &["SYNCED_TABLE_OFFLINE", "SYNCED_TABLE_ONLINE"]), ["Offline", "Online"]);
+        assert_eq!(
+            names("EndpointType", &["ENDPOINT_TYPE_READ_ONLY", "ENDPOINT_TYPE_READ_WRITE"]),
+            ["ReadOnly", "ReadWrite"]
+        );
+        assert_eq!(
+            names(
+                "OpenApiMode",
+                &["OPEN_API_MODE_DISABLED", "OPEN_API_MODE_IGNORE_PRIVILEGES"]
+            ),
+            ["Disabled", "IgnorePrivileges"]
+        );
+        assert_eq!(
+            names("CdfState", &["CDF_STATE_SKIPPED", "CDF_STATE_STREAMING"]),
+            ["Skipped", "Streaming"]
+        );
+        assert_eq!(
+            names("SyncedTableState", &["SYNCED_TABLE_OFFLINE", "SYNCED_TABLE_ONLINE"]),
+            ["Offline", "Online"]
+        );
     }
 
     #[test]
     fn keeps_single_values_and_unshared_words() {
         assert_eq!(names("PermissionSet", &["READ_ONLY"]), ["ReadOnly"]);
         assert_eq!(names("State", &["ACTIVE", "IDLE"]), ["Active", "Idle"]);
-        assert_eq!(names("ErrorCode", &["NOT_FOUND", "NOT_IMPLEMENTED"]), ["NotFound", "NotImplemented"]);
+        assert_eq!(
+            names("ErrorCode", &["NOT_FOUND", "NOT_IMPLEMENTED"]),
+            ["NotFound", "NotImplemented"]
+        );
     }
 
     #[test]

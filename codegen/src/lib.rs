@@ -82,11 +82,20 @@ pub fn generate(spec_text: &str) -> Result<GeneratedFiles, CodegenError> {
     let mut files = BTreeMap::new();
     files.insert("generated/src/client.rs".to_string(), render::render(&header, &client));
     let enums = enums::open_enums(&facts.enums);
-    files.insert("generated/src/enums.rs".to_string(), render::render_tokens(&header, enums)?);
+    files.insert(
+        "generated/src/enums.rs".to_string(),
+        render::render_tokens(&header, enums)?,
+    );
     let required = required::required_field_checks(&facts);
-    files.insert("generated/src/required.rs".to_string(), render::render_tokens(&header, required)?);
+    files.insert(
+        "generated/src/required.rs".to_string(),
+        render::render_tokens(&header, required)?,
+    );
     let catalog = settings::operation_catalog(&facts);
-    files.insert("generated/src/catalog.rs".to_string(), render::render_tokens(&header, catalog)?);
+    files.insert(
+        "generated/src/catalog.rs".to_string(),
+        render::render_tokens(&header, catalog)?,
+    );
     Ok(GeneratedFiles { files })
 }
 
@@ -112,7 +121,12 @@ pub fn drift(root: &std::path::Path, files: &GeneratedFiles) -> String {
 fn line_diff(actual: &str, expected: &str) -> (usize, usize, usize) {
     let a: Vec<&str> = actual.lines().collect();
     let e: Vec<&str> = expected.lines().collect();
-    let first = a.iter().zip(&e).position(|(x, y)| x != y).unwrap_or(a.len().min(e.len())) + 1;
+    let first = a
+        .iter()
+        .zip(&e)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(e.len()))
+        + 1;
     let a_set: std::collections::BTreeMap<&str, usize> = a.iter().fold(Default::default(), |mut m, l| {
         *m.entry(*l).or_default() += 1;
         m
@@ -122,7 +136,9 @@ fn line_diff(actual: &str, expected: &str) -> (usize, usize, usize) {
         m
     });
     let count = |x: &std::collections::BTreeMap<&str, usize>, y: &std::collections::BTreeMap<&str, usize>| {
-        x.iter().map(|(l, n)| n.saturating_sub(*y.get(l).unwrap_or(&0))).sum::<usize>()
+        x.iter()
+            .map(|(l, n)| n.saturating_sub(*y.get(l).unwrap_or(&0)))
+            .sum::<usize>()
     };
     (count(&e_set, &a_set), count(&a_set, &e_set), first)
 }

@@ -63,21 +63,27 @@ pub fn path_parameters_are_single_segments(document: &OpenAPI) -> Vec<String> {
     let mut problems = vec![];
     for (path, method, op) in operations(document) {
         for p in &op.parameters {
-            let ReferenceOr::Item(Parameter::Path { parameter_data, .. }) = p else { continue };
+            let ReferenceOr::Item(Parameter::Path { parameter_data, .. }) = p else {
+                continue;
+            };
             let name = &parameter_data.name;
             let verbatim = parameter_data.extensions.get("x-lakebase-verbatim") == Some(&serde_json::Value::Bool(true));
             let placeholder = format!("{{{name}}}");
             if !path.contains(&placeholder) {
                 problems.push(format!("{method} {path}: path parameter {name} is not in the path"));
             } else if verbatim && !path.ends_with(&format!("/{placeholder}")) {
-                problems.push(format!("{method} {path}: verbatim parameter {name} must be the last segment"));
+                problems.push(format!(
+                    "{method} {path}: verbatim parameter {name} must be the last segment"
+                ));
             } else if !verbatim && !name.ends_with("_id") {
                 problems.push(format!(
                     "{method} {path}: path parameter {name} could contain '/', which would be percent-encoded; \
                      use a single-segment `*_id` parameter or mark it x-lakebase-verbatim"
                 ));
             } else if !verbatim && !path.contains(&format!("/{placeholder}")) {
-                problems.push(format!("{method} {path}: path parameter {name} must be a whole segment"));
+                problems.push(format!(
+                    "{method} {path}: path parameter {name} must be a whole segment"
+                ));
             }
         }
     }
@@ -89,7 +95,9 @@ pub fn path_parameters_are_single_segments(document: &OpenAPI) -> Vec<String> {
 pub fn lists_name_their_items(document: &OpenAPI) -> Vec<String> {
     let mut problems = vec![];
     for (_, _, op) in operations(document) {
-        let Some(ext) = op.extensions.get("x-lakebase-pagination") else { continue };
+        let Some(ext) = op.extensions.get("x-lakebase-pagination") else {
+            continue;
+        };
         let id = op.operation_id.clone().unwrap_or_default();
         let items = ext.get("items").and_then(|v| v.as_str()).unwrap_or_default();
         let item_schema = ext.get("item-schema").and_then(|v| v.as_str()).unwrap_or_default();
@@ -126,10 +134,14 @@ pub fn lists_name_their_items(document: &OpenAPI) -> Vec<String> {
 pub fn long_running_operations_name_their_types(document: &OpenAPI) -> Vec<String> {
     let mut problems = vec![];
     for (_, _, op) in operations(document) {
-        let Some(ext) = op.extensions.get("x-lakebase-operation") else { continue };
+        let Some(ext) = op.extensions.get("x-lakebase-operation") else {
+            continue;
+        };
         let id = op.operation_id.clone().unwrap_or_default();
         if success_schema(op).as_deref() != Some("Operation") {
-            problems.push(format!("{id}: x-lakebase-operation on an operation that does not answer Operation"));
+            problems.push(format!(
+                "{id}: x-lakebase-operation on an operation that does not answer Operation"
+            ));
         }
         for key in ["result-schema", "metadata-schema"] {
             match ext.get(key) {
@@ -152,13 +164,23 @@ pub fn everything_is_described(document: &OpenAPI) -> Vec<String> {
         }
         for p in &op.parameters {
             if let ReferenceOr::Item(p) = p {
-                if p.parameter_data_ref().description.as_deref().unwrap_or_default().is_empty() {
-                    problems.push(format!("{method} {path}: parameter {} has no description", p.parameter_data_ref().name));
+                if p.parameter_data_ref()
+                    .description
+                    .as_deref()
+                    .unwrap_or_default()
+                    .is_empty()
+                {
+                    problems.push(format!(
+                        "{method} {path}: parameter {} has no description",
+                        p.parameter_data_ref().name
+                    ));
                 }
             }
         }
     }
-    let Some(components) = &document.components else { return problems };
+    let Some(components) = &document.components else {
+        return problems;
+    };
     for (name, schema) in &components.schemas {
         let ReferenceOr::Item(schema) = schema else { continue };
         if schema.schema_data.description.as_deref().unwrap_or_default().is_empty() {
@@ -186,7 +208,10 @@ pub fn everything_is_described(document: &OpenAPI) -> Vec<String> {
 
 fn object<'a>(document: &'a OpenAPI, name: &str) -> Option<&'a openapiv3::ObjectType> {
     match document.components.as_ref()?.schemas.get(name)? {
-        ReferenceOr::Item(Schema { schema_kind: SchemaKind::Type(Type::Object(o)), .. }) => Some(o),
+        ReferenceOr::Item(Schema {
+            schema_kind: SchemaKind::Type(Type::Object(o)),
+            ..
+        }) => Some(o),
         _ => None,
     }
 }
@@ -223,13 +248,19 @@ components:
 
     #[test]
     fn accepts_a_clean_document() {
-        let d = doc(&one_op("/x/{x_id}", "- {name: x_id, in: path, required: true, description: d, schema: {type: string}}"));
+        let d = doc(&one_op(
+            "/x/{x_id}",
+            "- {name: x_id, in: path, required: true, description: d, schema: {type: string}}",
+        ));
         assert_eq!(lint(&d), Vec::<String>::new());
     }
 
     #[test]
     fn rejects_a_multi_segment_parameter_unless_verbatim() {
-        let d = doc(&one_op("/x/{name}", "- {name: name, in: path, required: true, description: d, schema: {type: string}}"));
+        let d = doc(&one_op(
+            "/x/{name}",
+            "- {name: name, in: path, required: true, description: d, schema: {type: string}}",
+        ));
         let problems = path_parameters_are_single_segments(&d);
         assert_eq!(problems.len(), 1);
         assert!(problems[0].contains("could contain '/'"), "{problems:?}");
@@ -251,23 +282,35 @@ components:
 
     #[test]
     fn rejects_openapi_3_1() {
-        let mut d = doc(&one_op("/x/{x_id}", "- {name: x_id, in: path, required: true, description: d, schema: {type: string}}"));
+        let mut d = doc(&one_op(
+            "/x/{x_id}",
+            "- {name: x_id, in: path, required: true, description: d, schema: {type: string}}",
+        ));
         d.openapi = "3.1.0".into();
         assert_eq!(openapi_3_0_only(&d).len(), 1);
     }
 
     #[test]
     fn rejects_default_responses() {
-        let text = one_op("/x/{x_id}", "- {name: x_id, in: path, required: true, description: d, schema: {type: string}}")
-            .replace("        '200'", "        default: {description: e}\n        '200'");
+        let text = one_op(
+            "/x/{x_id}",
+            "- {name: x_id, in: path, required: true, description: d, schema: {type: string}}",
+        )
+        .replace("        '200'", "        default: {description: e}\n        '200'");
         let problems = no_default_responses(&doc(&text));
-        assert_eq!(problems, vec!["GET /x/{x_id} has a `default` response; use 4XX/5XX".to_string()]);
+        assert_eq!(
+            problems,
+            vec!["GET /x/{x_id} has a `default` response; use 4XX/5XX".to_string()]
+        );
     }
 
     #[test]
     fn rejects_undescribed_parameters_and_properties() {
-        let text = one_op("/x/{x_id}", "- {name: x_id, in: path, required: true, schema: {type: string}}")
-            .replace("a: {type: string, description: a}", "a: {type: string}");
+        let text = one_op(
+            "/x/{x_id}",
+            "- {name: x_id, in: path, required: true, schema: {type: string}}",
+        )
+        .replace("a: {type: string, description: a}", "a: {type: string}");
         let problems = everything_is_described(&doc(&text));
         assert_eq!(problems.len(), 2, "{problems:?}");
     }
@@ -285,8 +328,14 @@ components:
 
     #[test]
     fn rejects_operation_extension_on_a_plain_call() {
-        let text = one_op("/x/{x_id}", "- {name: x_id, in: path, required: true, description: d, schema: {type: string}}")
-            .replace("      tags: [T]", "      tags: [T]\n      x-lakebase-operation: {result-schema: It, metadata-schema: It}");
+        let text = one_op(
+            "/x/{x_id}",
+            "- {name: x_id, in: path, required: true, description: d, schema: {type: string}}",
+        )
+        .replace(
+            "      tags: [T]",
+            "      tags: [T]\n      x-lakebase-operation: {result-schema: It, metadata-schema: It}",
+        );
         let problems = long_running_operations_name_their_types(&doc(&text));
         assert!(problems[0].contains("does not answer Operation"), "{problems:?}");
     }

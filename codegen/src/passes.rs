@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use openapiv3::{
-    OpenAPI, Operation, ReferenceOr, Response, Schema, SchemaKind, StatusCode, Type,
-};
+use openapiv3::{OpenAPI, Operation, ReferenceOr, Response, Schema, SchemaKind, StatusCode, Type};
 
 /// An enum schema: its name, description and wire values in spec order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +144,13 @@ fn message_of(
     schemas: &indexmap::IndexMap<String, ReferenceOr<Schema>>,
 ) -> (Option<String>, bool) {
     let is_object = |name: &str| {
-        matches!(schemas.get(name), Some(ReferenceOr::Item(Schema { schema_kind: SchemaKind::Type(Type::Object(_)), .. })))
+        matches!(
+            schemas.get(name),
+            Some(ReferenceOr::Item(Schema {
+                schema_kind: SchemaKind::Type(Type::Object(_)),
+                ..
+            }))
+        )
     };
     let target = |r: &ReferenceOr<Box<Schema>>| -> Option<String> {
         let name = referenced_name(r)?;
@@ -253,7 +257,11 @@ pub fn prepare_for_progenitor(document: OpenAPI) -> OpenAPI {
 pub fn relax_required_fields(mut document: OpenAPI) -> OpenAPI {
     if let Some(components) = document.components.as_mut() {
         for schema in components.schemas.values_mut() {
-            if let ReferenceOr::Item(Schema { schema_kind: SchemaKind::Type(Type::Object(o)), .. }) = schema {
+            if let ReferenceOr::Item(Schema {
+                schema_kind: SchemaKind::Type(Type::Object(o)),
+                ..
+            }) = schema
+            {
                 o.required.clear();
             }
         }
@@ -275,9 +283,15 @@ pub fn raw_error_bodies(mut document: OpenAPI) -> OpenAPI {
     };
     for item in document.paths.paths.values_mut() {
         let ReferenceOr::Item(item) = item else { continue };
-        for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put]
-            .into_iter()
-            .flatten()
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+            &mut item.put,
+        ]
+        .into_iter()
+        .flatten()
         {
             for (status, response) in op.responses.responses.iter_mut() {
                 let is_error = match status {

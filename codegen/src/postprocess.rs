@@ -28,7 +28,9 @@ pub fn drop_api_version_header(file: &mut syn::File) {
     impl VisitMut for Dropper {
         fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
             let before = f.block.stmts.len();
-            f.block.stmts.retain(|stmt| !stmt.to_token_stream().to_string().contains("\"api-version\""));
+            f.block
+                .stmts
+                .retain(|stmt| !stmt.to_token_stream().to_string().contains("\"api-version\""));
             if f.block.stmts.len() != before && !f.block.to_token_stream().to_string().contains("header_map . append") {
                 for stmt in &mut f.block.stmts {
                     if let syn::Stmt::Local(local) = stmt {
@@ -66,7 +68,12 @@ pub fn insert_verbatim_params(file: &mut syn::File, method: &str, params: &[Stri
             }
         }
     }
-    Verbatim { method, params, inside: false }.visit_file_mut(file);
+    Verbatim {
+        method,
+        params,
+        inside: false,
+    }
+    .visit_file_mut(file);
 }
 
 /// Token-level rewrite inside `format!(...)`, which `syn` does not parse.

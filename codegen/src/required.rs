@@ -24,7 +24,10 @@ pub fn required_field_checks(facts: &SpecFacts) -> TokenStream {
     // any request body without knowing which ones have requirements.
     let impls = facts.objects.keys().map(|name| {
         let ty = Ident::new(name, Span::call_site());
-        let checks = facts.objects[name].iter().filter(|f| !OUTPUT_ONLY.contains(&f.name.as_str())).map(|f| check(f, &checked));
+        let checks = facts.objects[name]
+            .iter()
+            .filter(|f| !OUTPUT_ONLY.contains(&f.name.as_str()))
+            .map(|f| check(f, &checked));
         quote! {
             impl RequiredFields for types::#ty {
                 fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
@@ -112,7 +115,12 @@ mod tests {
     use super::*;
 
     fn field(name: &str, required: bool, message: Option<&str>, repeated: bool) -> FieldFact {
-        FieldFact { name: name.into(), required, message: message.map(str::to_string), repeated }
+        FieldFact {
+            name: name.into(),
+            required,
+            message: message.map(str::to_string),
+            repeated,
+        }
     }
 
     #[test]
@@ -122,7 +130,10 @@ mod tests {
         objects.insert("Status".to_string(), vec![field("min", true, None, false)]);
         objects.insert(
             "Thing".to_string(),
-            vec![field("spec", false, Some("Spec"), false), field("status", false, Some("Status"), false)],
+            vec![
+                field("spec", false, Some("Spec"), false),
+                field("status", false, Some("Status"), false),
+            ],
         );
         objects.insert("Free".to_string(), vec![field("x", false, None, false)]);
         let set = messages_with_requirements(&objects);

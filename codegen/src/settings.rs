@@ -11,7 +11,8 @@ pub const REQUEST_TIMEOUT_SECS: u64 = 60;
 
 /// progenitor settings: positional methods (required arguments checked by the compiler),
 /// the hand-written hooks of `lakebase-generated` as the client's inner value, open enums
-/// instead of progenitor's closed ones, and the wire `Duration` for `format: duration`.
+/// instead of progenitor's closed ones, the wire `Duration` for `format: duration` and the
+/// lenient `Int64` (number or numeric string) for `format: int64`.
 pub fn generation_settings(facts: &SpecFacts) -> progenitor::GenerationSettings {
     let mut settings = progenitor::GenerationSettings::new();
     settings
@@ -28,6 +29,15 @@ pub fn generation_settings(facts: &SpecFacts) -> progenitor::GenerationSettings 
                 ..Default::default()
             },
             "crate::Duration",
+            std::iter::empty(),
+        )
+        .with_conversion(
+            schemars::schema::SchemaObject {
+                instance_type: Some(schemars::schema::InstanceType::Integer.into()),
+                format: Some("int64".to_string()),
+                ..Default::default()
+            },
+            "crate::Int64",
             std::iter::empty(),
         );
     for e in &facts.enums {
@@ -52,7 +62,9 @@ pub fn operation_catalog(facts: &SpecFacts) -> TokenStream {
         };
         let kind = match &op.kind {
             OperationKind::Call => quote!(OperationKind::Call),
-            OperationKind::List { items, item, page } => quote!(OperationKind::List { items: #items, item: #item, page: #page }),
+            OperationKind::List { items, item, page } => {
+                quote!(OperationKind::List { items: #items, item: #item, page: #page })
+            }
             OperationKind::LongRunning { result, metadata } => {
                 let result = match result {
                     Some(r) => quote!(Some(#r)),
@@ -78,23 +90,25 @@ pub fn operation_catalog(facts: &SpecFacts) -> TokenStream {
         _ => None,
     });
     let mut seen = std::collections::BTreeSet::new();
-    let page_impls = pages.filter(|(_, _, page)| seen.insert((*page).clone())).map(|(items, item, page)| {
-        let page = syn::Ident::new(page, proc_macro2::Span::call_site());
-        let item = syn::Ident::new(item, proc_macro2::Span::call_site());
-        let field = syn::Ident::new(items, proc_macro2::Span::call_site());
-        quote! {
-            impl crate::Page for crate::types::#page {
-                type Item = crate::types::#item;
-                const ITEMS_FIELD: &'static str = #items;
-                fn next_page_token(&self) -> Option<&str> {
-                    self.next_page_token.as_deref()
-                }
-                fn into_items(self) -> Vec<Self::Item> {
-                    self.#field
+    let page_impls = pages
+        .filter(|(_, _, page)| seen.insert((*page).clone()))
+        .map(|(items, item, page)| {
+            let page = syn::Ident::new(page, proc_macro2::Span::call_site());
+            let item = syn::Ident::new(item, proc_macro2::Span::call_site());
+            let field = syn::Ident::new(items, proc_macro2::Span::call_site());
+            quote! {
+                impl crate::Page for crate::types::#page {
+                    type Item = crate::types::#item;
+                    const ITEMS_FIELD: &'static str = #items;
+                    fn next_page_token(&self) -> Option<&str> {
+                        self.next_page_token.as_deref()
+                    }
+                    fn into_items(self) -> Vec<Self::Item> {
+                        self.#field
+                    }
                 }
             }
-        }
-    });
+        });
     quote! {
         use crate::{OperationKind, OperationSpec};
 

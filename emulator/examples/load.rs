@@ -15,20 +15,13 @@ use lakebase_emulator::Emulator;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
-async fn phase(
-    name: &str,
-    client: &reqwest::Client,
-    urls: Arc<Vec<String>>,
-    requests: usize,
-    concurrency: usize,
-) {
+async fn phase(name: &str, client: &reqwest::Client, urls: Arc<Vec<String>>, requests: usize, concurrency: usize) {
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, urls, next, errors) =
-            (client.clone(), urls.clone(), next.clone(), errors.clone());
+        let (client, urls, next, errors) = (client.clone(), urls.clone(), next.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -61,44 +54,16 @@ async fn phase(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let requests: usize = args
-        .next()
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(20_000);
-    let concurrency: usize = args
-        .next()
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(32)
-        .max(1);
+    let requests: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(20_000);
+    let concurrency: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(32).max(1);
     let emu = Emulator::start().await?;
     let names = emu.seed_projects(100)?;
     let base = emu.base_url();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()?;
-    let gets: Vec<String> = names
-        .iter()
-        .map(|n| format!("{base}/api/2.0/postgres/{n}"))
-        .collect();
-    phase(
-        "get_project",
-        &client,
-        Arc::new(gets),
-        requests,
-        concurrency,
-    )
-    .await;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let gets: Vec<String> = names.iter().map(|n| format!("{base}/api/2.0/postgres/{n}")).collect();
+    phase("get_project", &client, Arc::new(gets), requests, concurrency).await;
     let lists = vec![format!("{base}/api/2.0/postgres/projects?page_size=20")];
-    phase(
-        "list_projects",
-        &client,
-        Arc::new(lists),
-        requests,
-        concurrency,
-    )
-    .await;
+    phase("list_projects", &client, Arc::new(lists), requests, concurrency).await;
     emu.shutdown().await;
     Ok(())
 }

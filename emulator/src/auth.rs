@@ -28,9 +28,7 @@ impl IssuedTokens {
 
 /// Checks the `Authorization: Bearer` header of an API request.
 pub fn check(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let Some(value) = value else {
         return Err(ApiError::unauthenticated(
             "Missing Authorization header: a bearer token is required.",
@@ -40,27 +38,21 @@ pub fn check(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
         .strip_prefix("Bearer ")
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::unauthenticated("Invalid Authorization header: expected 'Bearer <token>'.")
-        })?;
+        .ok_or_else(|| ApiError::unauthenticated("Invalid Authorization header: expected 'Bearer <token>'."))?;
     let issued = state
         .tokens
         .lock()
         .map(|t| t.valid(token, Instant::now()))
         .unwrap_or(false);
     match &state.token {
-        Some(expected) if expected != token && !issued => {
-            Err(ApiError::unauthenticated("Invalid access token."))
-        }
+        Some(expected) if expected != token && !issued => Err(ApiError::unauthenticated("Invalid access token.")),
         _ => Ok(()),
     }
 }
 
 /// `GET /.well-known/databricks-config` (no auth): host metadata used by the SDKs.
 pub async fn host_metadata(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    Json(
-        json!({"oidc_endpoint": format!("{}/oidc", state.base_url), "workspace_id": state.workspace_id}),
-    )
+    Json(json!({"oidc_endpoint": format!("{}/oidc", state.base_url), "workspace_id": state.workspace_id}))
 }
 
 /// `GET /oidc/.well-known/oauth-authorization-server` (no auth).
@@ -75,11 +67,7 @@ pub async fn oidc_discovery(State(state): State<Arc<AppState>>) -> Json<serde_js
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": error, "error_description": description})),
-    )
-        .into_response()
+    (status, Json(json!({"error": error, "error_description": description}))).into_response()
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -92,17 +80,9 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 
 /// `POST /oidc/v1/token`: `grant_type=client_credentials`, client credentials in HTTP Basic
 /// auth or in the form.
-pub async fn token(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
+pub async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: String) -> Response {
     let Ok(form) = serde_urlencoded::from_str::<HashMap<String, String>>(&body) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Malformed form body.",
-        );
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Malformed form body.");
     };
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth_error(
@@ -111,12 +91,8 @@ pub async fn token(
             "Only client_credentials is supported.",
         );
     }
-    let creds = basic_credentials(&headers).or_else(|| {
-        Some((
-            form.get("client_id")?.clone(),
-            form.get("client_secret")?.clone(),
-        ))
-    });
+    let creds = basic_credentials(&headers)
+        .or_else(|| Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone())));
     let ok = match (&creds, &state.m2m) {
         (Some((id, secret)), Some(m)) => *id == m.client_id && *secret == m.client_secret,
         (Some((id, secret)), None) => !id.is_empty() && !secret.is_empty(),
@@ -136,10 +112,7 @@ pub async fn token(
         t.0.retain(|_, exp| *exp > now);
         t.0.insert(token.clone(), now + lifetime);
     }
-    let scope = form
-        .get("scope")
-        .cloned()
-        .unwrap_or_else(|| "all-apis".to_string());
+    let scope = form.get("scope").cloned().unwrap_or_else(|| "all-apis".to_string());
     Json(json!({
         "access_token": token, "token_type": "Bearer", "expires_in": lifetime.as_secs(), "scope": scope,
     }))

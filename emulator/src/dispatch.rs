@@ -8,8 +8,8 @@ use axum::http::Method;
 
 use crate::errors::ApiError;
 use crate::resources::{
-    Handler, branches, catalogs, cdf, credentials, data_api, databases, endpoints, projects, roles,
-    snapshots, synced_tables,
+    Handler, branches, catalogs, cdf, credentials, data_api, databases, endpoints, projects, roles, snapshots,
+    synced_tables,
 };
 
 /// One API operation: verb, path pattern (`*` = one id segment), SDK method name, handler.

@@ -83,18 +83,14 @@ impl ApiError {
             "ALREADY_EXISTS",
             format!("{kind} '{name}' already exists."),
         );
-        e.details.push(error_info(
-            "RESOURCE_ALREADY_EXISTS",
-            json!({"resource_name": name}),
-        ));
+        e.details
+            .push(error_info("RESOURCE_ALREADY_EXISTS", json!({"resource_name": name})));
         e
     }
 
     /// 400 for an `update_mask` path whose field is absent from the request body.
     pub fn mask_field_missing(path: &str) -> Self {
-        let mut e = Self::invalid(format!(
-            "Field '{path}' is in update_mask but not provided in request"
-        ));
+        let mut e = Self::invalid(format!("Field '{path}' is in update_mask but not provided in request"));
         e.details.push(json!({
             "@type": "type.googleapis.com/google.rpc.BadRequest",
             "field_violations": [{"field": "update_mask", "description": format!("{path} is not set")}]

@@ -49,10 +49,7 @@ pub fn check_cdf_config_id(id: &str) -> Result<(), ApiError> {
 
 /// Validates one Unity Catalog name part: 1–255 chars of `[A-Za-z0-9_-]`.
 pub fn check_uc_name(field: &str, id: &str) -> Result<(), ApiError> {
-    let ok = (1..=255).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let ok = (1..=255).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if ok {
         Ok(())
     } else {
@@ -77,9 +74,7 @@ pub fn check_three_part(field: &str, id: &str) -> Result<(), ApiError> {
 pub fn check_pg_ident(field: &str, id: &str) -> Result<(), ApiError> {
     let ok = (1..=63).contains(&id.len())
         && id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
     if ok {
         Ok(())
     } else {
@@ -89,12 +84,8 @@ pub fn check_pg_ident(field: &str, id: &str) -> Result<(), ApiError> {
     }
 }
 
-const ADJECTIVES: &[&str] = &[
-    "lively", "frosty", "calm", "autumn", "misty", "wispy", "silent", "dawn",
-];
-const NOUNS: &[&str] = &[
-    "leaf", "moon", "brook", "sea", "snow", "sun", "field", "river",
-];
+const ADJECTIVES: &[&str] = &["lively", "frosty", "calm", "autumn", "misty", "wispy", "silent", "dawn"];
+const NOUNS: &[&str] = &["leaf", "moon", "brook", "sea", "snow", "sun", "field", "river"];
 
 /// A Neon-style uid such as `br-frosty-moon-db8f56fe`.
 pub fn friendly_uid(prefix: &str) -> String {
@@ -125,11 +116,7 @@ pub fn role_id_from(postgres_role: &str) -> Option<String> {
             out.push('-');
         }
     }
-    let out = out
-        .trim_end_matches('-')
-        .chars()
-        .take(63)
-        .collect::<String>();
+    let out = out.trim_end_matches('-').chars().take(63).collect::<String>();
     let out = out.trim_end_matches('-').to_string();
     check_long_id("role_id", &out).ok().map(|_| out)
 }

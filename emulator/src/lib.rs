@@ -22,6 +22,8 @@
 //!   `show_deleted=true`, cannot be updated (`INVALID_STATE`) and hide their children
 //!   (`NOT_FOUND` on the deleted ancestor) until undeleted.
 
+#![warn(missing_docs)]
+
 mod auth;
 mod config;
 mod dispatch;
@@ -109,11 +111,7 @@ impl EmulatorBuilder {
     }
 
     /// Accept only these OAuth M2M client credentials at the token endpoint.
-    pub fn m2m_credentials(
-        mut self,
-        client_id: impl Into<String>,
-        client_secret: impl Into<String>,
-    ) -> Self {
+    pub fn m2m_credentials(mut self, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
         self.config.m2m = Some(M2mCredentials {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
@@ -203,11 +201,7 @@ impl Emulator {
 
     /// Requests per SDK method name (`"unknown"` for paths that are not API methods).
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
-        self.state
-            .counts
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default()
+        self.state.counts.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     /// Total HTTP requests received (all routes).
@@ -224,11 +218,7 @@ impl Emulator {
 
     /// Current fault configuration.
     pub fn faults(&self) -> FaultConfig {
-        self.state
-            .faults
-            .lock()
-            .map(|f| f.config().clone())
-            .unwrap_or_default()
+        self.state.faults.lock().map(|f| f.config().clone()).unwrap_or_default()
     }
 
     /// Changes the latency of operations started from now on.
@@ -253,8 +243,7 @@ impl Emulator {
                         continue;
                     }
                     let body = json!({"spec": {"display_name": format!("Seed project {i}")}});
-                    resources::projects::insert(ctx, &id, &body)
-                        .map_err(|e| Error::Rejected(e.message))?;
+                    resources::projects::insert(ctx, &id, &body).map_err(|e| Error::Rejected(e.message))?;
                     out.push(format!("projects/{id}"));
                 }
                 ctx.op_latency = saved;

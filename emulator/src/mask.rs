@@ -44,9 +44,7 @@ fn present(body: &Value, path: &str) -> bool {
 pub fn parse(mask: Option<&str>) -> Result<Vec<String>, ApiError> {
     let mask = mask.map(str::trim).unwrap_or("");
     if mask.is_empty() {
-        return Err(ApiError::invalid(
-            "update_mask is required and must not be empty",
-        ));
+        return Err(ApiError::invalid("update_mask is required and must not be empty"));
     }
     mask.split(',')
         .map(|p| {
@@ -61,23 +59,13 @@ pub fn parse(mask: Option<&str>) -> Result<Vec<String>, ApiError> {
 }
 
 /// Applies `body` to `current` along `mask`, returning the updated resource.
-pub fn apply(
-    current: &Value,
-    body: &Value,
-    mask: Option<&str>,
-    rules: &Rules,
-) -> Result<Value, ApiError> {
+pub fn apply(current: &Value, body: &Value, mask: Option<&str>, rules: &Rules) -> Result<Value, ApiError> {
     let mut paths = parse(mask)?;
     if paths.iter().any(|p| p == "*") {
         paths = rules
             .mutable
             .iter()
-            .filter(|m| {
-                !rules
-                    .mutable
-                    .iter()
-                    .any(|o| m.starts_with(&format!("{o}.")))
-            })
+            .filter(|m| !rules.mutable.iter().any(|o| m.starts_with(&format!("{o}."))))
             .map(|m| m.to_string())
             .collect();
     }

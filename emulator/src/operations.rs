@@ -54,10 +54,7 @@ pub fn render(op: &OpRecord, now: Instant) -> Value {
         match &op.outcome {
             Outcome::Resource(kind, v) => {
                 let mut r = Map::new();
-                r.insert(
-                    "@type".into(),
-                    Value::String(format!("{TYPE_PREFIX}{kind}")),
-                );
+                r.insert("@type".into(), Value::String(format!("{TYPE_PREFIX}{kind}")));
                 if let Some(o) = v.as_object() {
                     r.extend(o.clone());
                 }

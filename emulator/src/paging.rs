@@ -67,9 +67,7 @@ pub fn list(
     let size = match query.int("page_size")? {
         None | Some(0) => default_page_size.min(spec.max_page_size),
         Some(n) if n < 0 => return Err(ApiError::invalid("page_size must not be negative")),
-        Some(n) => usize::try_from(n)
-            .unwrap_or(usize::MAX)
-            .min(spec.max_page_size),
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(spec.max_page_size),
     }
     .max(1);
     let after = match query.get("page_token").filter(|t| !t.is_empty()) {
@@ -98,10 +96,7 @@ pub fn list(
         out.insert(spec.key.to_string(), Value::Array(items));
     }
     if more {
-        out.insert(
-            "next_page_token".into(),
-            Value::String(encode(salt, spec, last_seq)),
-        );
+        out.insert("next_page_token".into(), Value::String(encode(salt, spec, last_seq)));
     }
     Ok(Value::Object(out))
 }

@@ -19,10 +19,7 @@ impl Query {
 
     /// First value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Boolean `key` (`true`/`false`), default false.
@@ -31,9 +28,7 @@ impl Query {
             None => Ok(false),
             Some("true") => Ok(true),
             Some("false") => Ok(false),
-            Some(v) => Err(ApiError::invalid(format!(
-                "Invalid boolean for '{key}': '{v}'"
-            ))),
+            Some(v) => Err(ApiError::invalid(format!("Invalid boolean for '{key}': '{v}'"))),
         }
     }
 

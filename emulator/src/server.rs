@@ -115,9 +115,7 @@ fn internal() -> ApiError {
 
 /// A response whose body fails at once: the connection is closed without a complete answer.
 fn dropped() -> Response {
-    let stream = futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::other("injected drop"))
-    });
+    let stream = futures::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("injected drop")) });
     Response::new(Body::from_stream(stream))
 }
 
@@ -144,11 +142,7 @@ async fn api(
     match decision.fault {
         Fault::Drop => return dropped(),
         Fault::TooManyRequests => {
-            let secs = state
-                .faults
-                .lock()
-                .map(|f| f.config().retry_after_secs)
-                .unwrap_or(1);
+            let secs = state.faults.lock().map(|f| f.config().retry_after_secs).unwrap_or(1);
             return ApiError::too_many_requests(secs).into_response();
         }
         Fault::Unavailable => return ApiError::unavailable().into_response(),
@@ -185,8 +179,7 @@ fn handle(
             let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
                 json!({})
             } else {
-                serde_json::from_slice(body)
-                    .map_err(|e| ApiError::malformed(format!("Invalid JSON body: {e}")))?
+                serde_json::from_slice(body).map_err(|e| ApiError::malformed(format!("Invalid JSON body: {e}")))?
             };
             if !body.is_object() {
                 return Err(ApiError::malformed("Request body must be a JSON object"));

@@ -71,14 +71,7 @@ impl Store {
             .entry(collection_of(name).to_string())
             .or_default()
             .insert(seq, name.to_string());
-        self.records.insert(
-            name.to_string(),
-            Record {
-                value,
-                overlay,
-                seq,
-            },
-        );
+        self.records.insert(name.to_string(), Record { value, overlay, seq });
     }
 
     /// Hard-deletes a resource and everything below it.
@@ -99,7 +92,7 @@ impl Store {
             self.passwords.remove(&k);
         }
         self.collections
-            .retain(|k, c| !(k == name || k.starts_with(&prefix)) && !c.is_empty());
+            .retain(|k, c| !(k == name || k.starts_with(&prefix) || c.is_empty()));
     }
 
     /// Names in a collection in creation order, strictly after sequence number `after`.

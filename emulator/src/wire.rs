@@ -12,19 +12,13 @@ pub fn ts(t: DateTime<Utc>) -> String {
 
 /// Parses an RFC 3339 timestamp (any offset, any fraction length).
 pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// Parses a protobuf JSON duration (`"300s"`, `"1.5s"`) into seconds.
 pub fn parse_duration(s: &str) -> Option<f64> {
     let n = s.strip_suffix('s')?;
-    if n.is_empty()
-        || !n
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-    {
+    if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
         return None;
     }
     n.parse::<f64>().ok().filter(|v| v.is_finite())
@@ -34,12 +28,10 @@ pub fn parse_duration(s: &str) -> Option<f64> {
 pub fn duration_at(v: &Value, path: &str) -> Result<Option<f64>, ApiError> {
     match get(v, path) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => parse_duration(s).map(Some).ok_or_else(|| {
-            ApiError::invalid(format!("Field '{path}' is not a valid duration: '{s}'"))
-        }),
-        Some(_) => Err(ApiError::invalid(format!(
-            "Field '{path}' must be a duration string"
-        ))),
+        Some(Value::String(s)) => parse_duration(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid(format!("Field '{path}' is not a valid duration: '{s}'"))),
+        Some(_) => Err(ApiError::invalid(format!("Field '{path}' must be a duration string"))),
     }
 }
 
@@ -47,12 +39,10 @@ pub fn duration_at(v: &Value, path: &str) -> Result<Option<f64>, ApiError> {
 pub fn ts_at(v: &Value, path: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
     match get(v, path) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => parse_ts(s).map(Some).ok_or_else(|| {
-            ApiError::invalid(format!("Field '{path}' is not a valid timestamp: '{s}'"))
-        }),
-        Some(_) => Err(ApiError::invalid(format!(
-            "Field '{path}' must be a timestamp string"
-        ))),
+        Some(Value::String(s)) => parse_ts(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid(format!("Field '{path}' is not a valid timestamp: '{s}'"))),
+        Some(_) => Err(ApiError::invalid(format!("Field '{path}' must be a timestamp string"))),
     }
 }
 
@@ -61,9 +51,7 @@ pub fn str_at<'a>(v: &'a Value, path: &str) -> Result<Option<&'a str>, ApiError>
     match get(v, path) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ApiError::invalid(format!(
-            "Field '{path}' must be a string"
-        ))),
+        Some(_) => Err(ApiError::invalid(format!("Field '{path}' must be a string"))),
     }
 }
 
@@ -72,9 +60,7 @@ pub fn bool_at(v: &Value, path: &str) -> Result<Option<bool>, ApiError> {
     match get(v, path) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(ApiError::invalid(format!(
-            "Field '{path}' must be a boolean"
-        ))),
+        Some(_) => Err(ApiError::invalid(format!("Field '{path}' must be a boolean"))),
     }
 }
 
@@ -83,9 +69,7 @@ pub fn f64_at(v: &Value, path: &str) -> Result<Option<f64>, ApiError> {
     match get(v, path) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64()),
-        Some(_) => Err(ApiError::invalid(format!(
-            "Field '{path}' must be a number"
-        ))),
+        Some(_) => Err(ApiError::invalid(format!("Field '{path}' must be a number"))),
     }
 }
 
@@ -94,8 +78,7 @@ pub fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     if path.is_empty() {
         return Some(v);
     }
-    path.split('.')
-        .try_fold(v, |cur, seg| cur.as_object()?.get(seg))
+    path.split('.').try_fold(v, |cur, seg| cur.as_object()?.get(seg))
 }
 
 /// Sets the value at a dotted `path`, creating intermediate objects.

@@ -23,11 +23,7 @@ async fn missing_or_malformed_auth_is_401() {
     let t = T::new().await;
     assert_error(&get_with(&t, None).await, 401, "UNAUTHENTICATED");
     assert_error(&get_with(&t, Some("Bearer ")).await, 401, "UNAUTHENTICATED");
-    assert_error(
-        &get_with(&t, Some("Basic dXNlcjpwYXNz")).await,
-        401,
-        "UNAUTHENTICATED",
-    );
+    assert_error(&get_with(&t, Some("Basic dXNlcjpwYXNz")).await, 401, "UNAUTHENTICATED");
     assert_eq!(get_with(&t, Some("Bearer anything")).await.0, 200);
 }
 
@@ -35,11 +31,7 @@ async fn missing_or_malformed_auth_is_401() {
 async fn fixed_token_rejects_others() {
     let t = T::with(Emulator::builder().token(common::TOKEN)).await;
     assert_eq!(t.get("projects").await.0, 200);
-    assert_error(
-        &get_with(&t, Some("Bearer wrong")).await,
-        401,
-        "UNAUTHENTICATED",
-    );
+    assert_error(&get_with(&t, Some("Bearer wrong")).await, 401, "UNAUTHENTICATED");
 }
 
 #[tokio::test]
@@ -58,20 +50,14 @@ async fn host_metadata_and_discovery() {
     assert!(meta["workspace_id"].is_string());
     let disc: Value = t
         .http
-        .get(format!(
-            "{}/oidc/.well-known/oauth-authorization-server",
-            t.base
-        ))
+        .get(format!("{}/oidc/.well-known/oauth-authorization-server", t.base))
         .send()
         .await
         .expect("send")
         .json()
         .await
         .expect("json");
-    assert_eq!(
-        disc["token_endpoint"],
-        json!(format!("{}/oidc/v1/token", t.base))
-    );
+    assert_eq!(disc["token_endpoint"], json!(format!("{}/oidc/v1/token", t.base)));
     assert!(disc["authorization_endpoint"].is_string() && disc["issuer"].is_string());
 }
 
@@ -150,12 +136,7 @@ async fn m2m_client_credentials_flow() {
 
 #[tokio::test]
 async fn expired_m2m_tokens_are_rejected() {
-    let t = T::with(
-        Emulator::builder()
-            .token("pat-only")
-            .m2m_token_lifetime(Duration::ZERO),
-    )
-    .await;
+    let t = T::with(Emulator::builder().token("pat-only").m2m_token_lifetime(Duration::ZERO)).await;
     let resp = t
         .http
         .post(format!("{}/oidc/v1/token", t.base))

@@ -9,9 +9,7 @@ use serde_json::json;
 async fn bad_ids_are_rejected() {
     let t = T::new().await;
     for id in ["", "1abc", "Upper", "has_underscore", "-x", &"a".repeat(64)] {
-        let r = t
-            .post(&format!("projects?project_id={id}"), json!({}))
-            .await;
+        let r = t.post(&format!("projects?project_id={id}"), json!({})).await;
         assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
     }
     t.project("p").await;
@@ -31,10 +29,7 @@ async fn bad_ids_are_rejected() {
     assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
     // database and role ids need 4-63 characters
     let r = t
-        .post(
-            "projects/p/branches/production/roles?role_id=abc",
-            json!({"spec": {}}),
-        )
+        .post("projects/p/branches/production/roles?role_id=abc", json!({"spec": {}}))
         .await;
     assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
     let r = t
@@ -55,10 +50,7 @@ async fn bad_ids_are_rejected() {
     assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
     // synced table ids are catalog.schema.table
     let r = t
-        .post(
-            "synced_tables?synced_table_id=only.two",
-            json!({"spec": {}}),
-        )
+        .post("synced_tables?synced_table_id=only.two", json!({"spec": {}}))
         .await;
     assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
     let r = t.post("projects", json!({})).await;
@@ -79,19 +71,13 @@ async fn duplicate_create_is_409_already_exists() {
         .await;
     let msg = assert_error(&r, 409, "ALREADY_EXISTS");
     assert_eq!(msg, "Branch 'projects/p/branches/dev' already exists.");
-    assert_eq!(
-        r.1["details"][0]["reason"],
-        json!("RESOURCE_ALREADY_EXISTS")
-    );
+    assert_eq!(r.1["details"][0]["reason"], json!("RESOURCE_ALREADY_EXISTS"));
     assert_eq!(
         r.1["details"][0]["metadata"]["resource_name"],
         json!("projects/p/branches/dev")
     );
     let r = t
-        .post(
-            "projects/p/branches/dev/roles?role_id=app-owner",
-            json!({"spec": {}}),
-        )
+        .post("projects/p/branches/dev/roles?role_id=app-owner", json!({"spec": {}}))
         .await;
     assert_error(&r, 409, "ALREADY_EXISTS");
     let r = t
@@ -126,10 +112,7 @@ async fn not_found_has_the_recorded_shape() {
         "{msg}"
     );
     let info = &r.1["details"][0];
-    assert_eq!(
-        info["@type"],
-        json!("type.googleapis.com/google.rpc.ErrorInfo")
-    );
+    assert_eq!(info["@type"], json!("type.googleapis.com/google.rpc.ErrorInfo"));
     assert_eq!(info["reason"], json!("RESOURCE_DOES_NOT_EXIST"));
     assert_eq!(info["metadata"]["resource_id"], json!("no-such-project"));
     t.project("p").await;
@@ -148,22 +131,14 @@ async fn not_found_has_the_recorded_shape() {
     let r = t.get("projects/nope/branches/production").await;
     assert!(assert_error(&r, 404, "NOT_FOUND").starts_with("Project 'projects/nope'"));
     let r = t
-        .post(
-            "projects/p/branches/production/roles/nobody/password",
-            json!({}),
-        )
+        .post("projects/p/branches/production/roles/nobody/password", json!({}))
         .await;
     assert_error(&r, 404, "NOT_FOUND");
     let r = t.get("projects/p/branches/nope/snapshot-schedule").await;
-    assert!(
-        assert_error(&r, 404, "NOT_FOUND")
-            .starts_with("Branch 'projects/p/branches/nope/snapshot-schedule'")
-    );
+    assert!(assert_error(&r, 404, "NOT_FOUND").starts_with("Branch 'projects/p/branches/nope/snapshot-schedule'"));
     let r = t.get("no/such/route").await;
     assert_error(&r, 404, "ENDPOINT_NOT_FOUND");
-    let r = t
-        .call(reqwest::Method::PUT, "projects/p", Some(json!({})))
-        .await;
+    let r = t.call(reqwest::Method::PUT, "projects/p", Some(json!({}))).await;
     assert_error(&r, 404, "ENDPOINT_NOT_FOUND");
 }
 
@@ -173,17 +148,13 @@ async fn update_mask_errors() {
     t.fixture("p").await;
     // missing mask / empty mask
     assert_error(
-        &t.patch("projects/p", json!({"spec": {"display_name": "x"}}))
-            .await,
+        &t.patch("projects/p", json!({"spec": {"display_name": "x"}})).await,
         400,
         "INVALID_PARAMETER_VALUE",
     );
     assert_error(
-        &t.patch(
-            "projects/p?update_mask=",
-            json!({"spec": {"display_name": "x"}}),
-        )
-        .await,
+        &t.patch("projects/p?update_mask=", json!({"spec": {"display_name": "x"}}))
+            .await,
         400,
         "INVALID_PARAMETER_VALUE",
     );
@@ -194,10 +165,7 @@ async fn update_mask_errors() {
     );
     // masked field absent from the body (recorded message and details)
     let r = t
-        .patch(
-            "projects/p?update_mask=spec.pg_version",
-            json!({"name": "projects/p"}),
-        )
+        .patch("projects/p?update_mask=spec.pg_version", json!({"name": "projects/p"}))
         .await;
     let msg = assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
     assert_eq!(
@@ -214,10 +182,7 @@ async fn update_mask_errors() {
             json!({"spec": {"display_name": "x"}}),
         )
         .await;
-    assert!(
-        assert_error(&r, 400, "INVALID_PARAMETER_VALUE")
-            .contains("spec.history_retention_duration")
-    );
+    assert!(assert_error(&r, 400, "INVALID_PARAMETER_VALUE").contains("spec.history_retention_duration"));
     // a oneof group needs one of its members
     let r = t
         .patch(
@@ -228,10 +193,7 @@ async fn update_mask_errors() {
     assert!(assert_error(&r, 400, "INVALID_PARAMETER_VALUE").contains("not provided"));
     // unknown path
     let r = t
-        .patch(
-            "projects/p?update_mask=spec.colour",
-            json!({"spec": {"colour": "red"}}),
-        )
+        .patch("projects/p?update_mask=spec.colour", json!({"spec": {"colour": "red"}}))
         .await;
     assert!(assert_error(&r, 400, "INVALID_PARAMETER_VALUE").contains("spec.colour"));
     // immutable / output-only paths
@@ -250,11 +212,7 @@ async fn update_mask_errors() {
         .await;
     assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
     let role = "projects/p/branches/dev/roles/app-owner";
-    for path in [
-        "spec.identity_type",
-        "spec.auth_method",
-        "spec.postgres_role",
-    ] {
+    for path in ["spec.identity_type", "spec.auth_method", "spec.postgres_role"] {
         let body = json!({"spec": {"identity_type": "USER", "auth_method": "NO_LOGIN", "postgres_role": "x"}});
         let r = t.patch(&format!("{role}?update_mask={path}"), body).await;
         assert!(assert_error(&r, 400, "INVALID_PARAMETER_VALUE").contains("immutable"));
@@ -318,11 +276,8 @@ async fn read_write_endpoint_is_unique_per_branch() {
         .await;
     assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
     let ro = json!({"spec": {"endpoint_type": "ENDPOINT_TYPE_READ_ONLY"}});
-    t.create(
-        "projects/p/branches/production/endpoints?endpoint_id=ro-1",
-        ro,
-    )
-    .await;
+    t.create("projects/p/branches/production/endpoints?endpoint_id=ro-1", ro)
+        .await;
 }
 
 #[tokio::test]
@@ -349,9 +304,7 @@ async fn value_validation() {
         json!({"ttl": "60s", "no_expiry": true}),
         json!({"ttl": "1h"}),
     ] {
-        let r = t
-            .post("projects/p/branches?branch_id=b", json!({"spec": spec}))
-            .await;
+        let r = t.post("projects/p/branches?branch_id=b", json!({"spec": spec})).await;
         assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
     }
     let r = t
@@ -401,27 +354,15 @@ async fn state_errors() {
     let t = T::new().await;
     t.project("p").await;
     // default branch cannot be deleted; protected branches neither
-    assert_error(
-        &t.delete("projects/p/branches/production").await,
-        400,
-        "INVALID_STATE",
-    );
+    assert_error(&t.delete("projects/p/branches/production").await, 400, "INVALID_STATE");
     t.create(
         "projects/p/branches?branch_id=prot",
         json!({"spec": {"no_expiry": true, "is_protected": true}}),
     )
     .await;
-    assert_error(
-        &t.delete("projects/p/branches/prot").await,
-        400,
-        "INVALID_STATE",
-    );
+    assert_error(&t.delete("projects/p/branches/prot").await, 400, "INVALID_STATE");
     // undelete of a live resource
-    assert_error(
-        &t.post("projects/p/undelete", json!({})).await,
-        400,
-        "INVALID_STATE",
-    );
+    assert_error(&t.post("projects/p/undelete", json!({})).await, 400, "INVALID_STATE");
     // update of a soft-deleted project
     let (_, op) = t.delete("projects/p").await;
     t.wait(&op).await;
@@ -433,11 +374,7 @@ async fn state_errors() {
         .await;
     assert_error(&r, 400, "INVALID_STATE");
     // children of a soft-deleted project are hidden
-    assert_error(
-        &t.get("projects/p/branches/production").await,
-        404,
-        "NOT_FOUND",
-    );
+    assert_error(&t.get("projects/p/branches/production").await, 404, "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -454,11 +391,7 @@ async fn credential_lifetime_is_validated() {
         json!({"endpoint": ep, "claims": [{"permission_set": "READ_WRITE"}]}),
         json!({}),
     ] {
-        assert_error(
-            &t.post("credentials", body).await,
-            400,
-            "INVALID_PARAMETER_VALUE",
-        );
+        assert_error(&t.post("credentials", body).await, 400, "INVALID_PARAMETER_VALUE");
     }
     let r = t
         .post(
@@ -467,13 +400,10 @@ async fn credential_lifetime_is_validated() {
         )
         .await;
     assert_error(&r, 404, "NOT_FOUND");
-    let (s, v) = t
-        .post("credentials", json!({"endpoint": ep, "ttl": "900s"}))
-        .await;
+    let (s, v) = t.post("credentials", json!({"endpoint": ep, "ttl": "900s"})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["token"].as_str().map(|x| x.split('.').count()), Some(3));
-    let exp = chrono::DateTime::parse_from_rfc3339(v["expire_time"].as_str().unwrap_or_default())
-        .expect("ts");
+    let exp = chrono::DateTime::parse_from_rfc3339(v["expire_time"].as_str().unwrap_or_default()).expect("ts");
     let ahead = exp.timestamp() - chrono::Utc::now().timestamp();
     assert!((880..=910).contains(&ahead), "{ahead}");
     let when = (chrono::Utc::now() + chrono::Duration::seconds(1200)).to_rfc3339();
@@ -488,18 +418,12 @@ async fn reveal_password_only_for_password_roles() {
     let t = T::new().await;
     t.fixture("p").await;
     let (s, v) = t
-        .post(
-            "projects/p/branches/dev/roles/app-owner/password",
-            json!({}),
-        )
+        .post("projects/p/branches/dev/roles/app-owner/password", json!({}))
         .await;
     assert_eq!(s, 200);
     let pw = v["password"].as_str().expect("password").to_string();
     let (_, again) = t
-        .post(
-            "projects/p/branches/dev/roles/app-owner/password",
-            json!({}),
-        )
+        .post("projects/p/branches/dev/roles/app-owner/password", json!({}))
         .await;
     assert_eq!(again["password"], json!(pw));
     let role = t
@@ -510,10 +434,7 @@ async fn reveal_password_only_for_password_roles() {
         .await;
     assert_eq!(role["role_id"], json!("alice-example-com"));
     let r = t
-        .post(
-            "projects/p/branches/dev/roles/alice-example-com/password",
-            json!({}),
-        )
+        .post("projects/p/branches/dev/roles/alice-example-com/password", json!({}))
         .await;
     assert_eq!(
         assert_error(&r, 400, "INVALID_PARAMETER_VALUE"),
@@ -535,4 +456,51 @@ async fn reveal_password_only_for_password_roles() {
         db["status"]["role"],
         json!("projects/p/branches/dev/roles/alice-example-com")
     );
+}
+
+#[tokio::test]
+async fn odd_input_never_crashes_or_5xx() {
+    let t = T::new().await;
+    t.fixture("p").await;
+    let paths = [
+        "projects?project_id=x1",
+        "projects/p",
+        "projects/p/branches?branch_id=b1",
+        "projects/p/branches/dev",
+        "projects/p/branches/dev/endpoints?endpoint_id=e1",
+        "projects/p/branches/dev/roles?role_id=role1",
+        "projects/p/branches/dev/roles/app-owner",
+        "projects/p/branches/dev/databases?database_id=db01",
+        "projects/p/branches/dev/databases/app-db",
+        "projects/p/branches/dev/databases/app-db/data-api",
+        "projects/p/branches/dev/databases/app-db/cdf-configs",
+        "projects/p/branches/dev/snapshot-schedule",
+        "projects/p/snapshots?snapshot_id=s1",
+        "catalogs?catalog_id=c1",
+        "synced_tables?synced_table_id=a.b.c",
+        "credentials",
+        "projects/p/undelete",
+        "projects/%2e%2e/branches",
+        "projects/p/operations/",
+    ];
+    let bodies = [
+        json!([]),
+        json!("x"),
+        json!({"spec": 5}),
+        json!({"spec": {"ttl": "99999999999999999999s", "no_expiry": "yes"}}),
+        json!({"spec": {"autoscaling_limit_min_cu": "big", "group": {"min": -1}, "endpoint_type": 7}}),
+        json!({"spec": {"role": 1, "postgres_database": ["x"]}, "schedule": "daily"}),
+        json!({"endpoint": "projects/p/branches/dev/endpoints/x", "ttl": "-1s", "expire_time": "yesterday"}),
+        json!({"catalog": 1, "schema": null, "postgres_schema": "1bad"}),
+    ];
+    for path in paths {
+        for body in &bodies {
+            for m in [reqwest::Method::POST, reqwest::Method::PATCH] {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                let p = format!("{path}{sep}update_mask=spec.ttl,schedule,spec");
+                let (s, v) = t.call(m, &p, Some(body.clone())).await;
+                assert!(s < 500, "{path} {body}: {s} {v}");
+            }
+        }
+    }
 }

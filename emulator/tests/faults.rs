@@ -69,9 +69,7 @@ async fn injected_errors_have_databricks_bodies() {
         .expect("send");
     assert_eq!(resp.status().as_u16(), 429);
     assert_eq!(
-        resp.headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()),
+        resp.headers().get("retry-after").and_then(|v| v.to_str().ok()),
         Some("3")
     );
     let body: Value = resp.json().await.expect("json");
@@ -81,10 +79,7 @@ async fn injected_errors_have_databricks_bodies() {
         ..FaultConfig::default()
     });
     let (s, v) = t.get("projects").await;
-    assert_eq!(
-        (s, v["error_code"].clone()),
-        (503, json!("TEMPORARILY_UNAVAILABLE"))
-    );
+    assert_eq!((s, v["error_code"].clone()), (503, json!("TEMPORARILY_UNAVAILABLE")));
     // faults are counted per method
     assert_eq!(t.emu.request_count("list_projects"), 2);
     // disabling faults at run time through the admin endpoint
@@ -126,10 +121,7 @@ async fn dropped_connections_fail_the_request() {
         Err(_) => true,
         Ok(resp) => resp.bytes().await.is_err(),
     };
-    assert!(
-        failed,
-        "a dropped connection must not yield a complete response"
-    );
+    assert!(failed, "a dropped connection must not yield a complete response");
 }
 
 #[tokio::test]

@@ -30,9 +30,7 @@ async fn operation_is_pending_until_latency_elapses() {
         ),
         (json!("INIT"), json!("READY"))
     );
-    let (_, e) = t
-        .get("projects/slow/branches/production/endpoints/primary")
-        .await;
+    let (_, e) = t.get("projects/slow/branches/production/endpoints/primary").await;
     assert_eq!(
         (
             e["status"]["current_state"].clone(),
@@ -99,9 +97,7 @@ async fn operation_names_are_opaque_and_fetched_verbatim() {
     assert_eq!(v["done"], json!(true));
     // percent-encoded variants are not the same name
     let encoded = name.replace('+', "%2B").replace('=', "%3D");
-    let tail = encoded
-        .trim_start_matches("projects/p/operations/")
-        .replace('/', "%2F");
+    let tail = encoded.trim_start_matches("projects/p/operations/").replace('/', "%2F");
     let r = t.get(&format!("projects/p/operations/{tail}")).await;
     assert_error(&r, 404, "NOT_FOUND");
     // only GET is served on operation names
@@ -115,12 +111,7 @@ async fn operations_can_fail_and_then_change_nothing() {
         op_error_rate: 1.0,
         ..FaultConfig::default()
     };
-    let t = T::with(
-        Emulator::builder()
-            .op_latency(Duration::ZERO)
-            .faults(faults),
-    )
-    .await;
+    let t = T::with(Emulator::builder().op_latency(Duration::ZERO).faults(faults)).await;
     let (s, op) = t.post("projects?project_id=doomed", json!({})).await;
     assert_eq!(s, 200);
     let done = t.wait(&op).await;

@@ -13,8 +13,7 @@ async fn collect(t: &T, path: &str, key: &str, page_size: usize) -> (Vec<String>
         let sep = if path.contains('?') { '&' } else { '?' };
         let mut url = format!("{path}{sep}page_size={page_size}");
         if let Some(tok) = &token {
-            let enc: String =
-                serde_urlencoded::to_string([("page_token", tok.as_str())]).expect("encode");
+            let enc: String = serde_urlencoded::to_string([("page_token", tok.as_str())]).expect("encode");
             url.push('&');
             url.push_str(&enc);
         }
@@ -67,10 +66,7 @@ async fn tokens_are_opaque_base64_and_survive_url_encoding() {
         .await;
     }
     let (_, first) = t.get("projects/p/branches").await;
-    let tok = first["next_page_token"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let tok = first["next_page_token"].as_str().expect("token").to_string();
     assert_eq!(tok.len(), 24);
     assert!(tok.ends_with("=="));
     let (names, pages) = collect(&t, "projects/p/branches", "branches", 2).await;
@@ -85,23 +81,14 @@ async fn foreign_or_tampered_tokens_are_rejected() {
     let (_, v) = t.get("projects?page_size=1").await;
     let tok = v["next_page_token"].as_str().expect("token").to_string();
     let enc = |s: &str| serde_urlencoded::to_string([("page_token", s)]).expect("encode");
-    for bad in [
-        "resume-from-analyst",
-        "AAAAAAAAAAAAAAAAAAAAAA==",
-        "%%%",
-        "Zm9v",
-    ] {
+    for bad in ["resume-from-analyst", "AAAAAAAAAAAAAAAAAAAAAA==", "%%%", "Zm9v"] {
         let r = t.get(&format!("projects?{}", enc(bad))).await;
         assert!(assert_error(&r, 400, "INVALID_PARAMETER_VALUE").contains("page_token"));
     }
     // a token is bound to the list filter and collection it was issued for
-    let r = t
-        .get(&format!("projects?show_deleted=true&{}", enc(&tok)))
-        .await;
+    let r = t.get(&format!("projects?show_deleted=true&{}", enc(&tok))).await;
     assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
-    let r = t
-        .get(&format!("projects/seed-00000/branches?{}", enc(&tok)))
-        .await;
+    let r = t.get(&format!("projects/seed-00000/branches?{}", enc(&tok))).await;
     assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
     // and to the emulator instance that issued it
     let other = T::new().await;

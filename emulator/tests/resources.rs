@@ -6,10 +6,7 @@ use common::T;
 use serde_json::{Value, json};
 
 fn keys(v: &Value) -> Vec<String> {
-    let mut k: Vec<String> = v
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
+    let mut k: Vec<String> = v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
     k.sort();
     k
 }
@@ -75,13 +72,8 @@ async fn project_creation_builds_default_branch_and_endpoint() {
     assert_eq!(b["status"]["is_protected"], json!(true));
     assert_eq!(b["status"]["current_state"], json!("READY"));
     assert!(b["uid"].as_str().is_some_and(|u| u.starts_with("br-")));
-    let (_, e) = t
-        .get("projects/my-app/branches/production/endpoints/primary")
-        .await;
-    assert_eq!(
-        e["status"]["endpoint_type"],
-        json!("ENDPOINT_TYPE_READ_WRITE")
-    );
+    let (_, e) = t.get("projects/my-app/branches/production/endpoints/primary").await;
+    assert_eq!(e["status"]["endpoint_type"], json!("ENDPOINT_TYPE_READ_WRITE"));
     assert_eq!(e["status"]["autoscaling_limit_max_cu"], json!(2.0));
     assert_eq!(e["status"]["suspend_timeout_duration"], json!("600s"));
     let host = e["status"]["hosts"]["host"].as_str().unwrap_or_default();
@@ -110,10 +102,7 @@ async fn branches_roles_databases_and_masks() {
             json!({"spec": {"ttl": "604800s", "source_branch_lsn": "0/1A2B3C4D"}}),
         )
         .await;
-    assert_eq!(
-        b["status"]["source_branch"],
-        json!("projects/p/branches/production")
-    );
+    assert_eq!(b["status"]["source_branch"], json!("projects/p/branches/production"));
     assert_eq!(b["status"]["source_branch_lsn"], json!("0/1A2B3C4D"));
     assert!(b["status"]["expire_time"].is_string());
     // leaf mask and oneof members replace each other
@@ -139,12 +128,14 @@ async fn branches_roles_databases_and_masks() {
         .await;
     assert_eq!(s, 200, "{op}");
     let p = t.wait(&op).await["response"].clone();
-    assert_eq!(
-        p["status"]["default_endpoint_settings"]["no_suspension"],
-        json!(true)
-    );
+    assert_eq!(p["status"]["default_endpoint_settings"]["no_suspension"], json!(true));
     // role: derived id, attributes, membership update, replace_existing upsert
-    let r = t.create("projects/p/branches/dev/roles", json!({"spec": {"auth_method": "NO_LOGIN", "identity_type": "GROUP", "postgres_role": "data-analysts"}})).await;
+    let r = t
+        .create(
+            "projects/p/branches/dev/roles",
+            json!({"spec": {"auth_method": "NO_LOGIN", "identity_type": "GROUP", "postgres_role": "data-analysts"}}),
+        )
+        .await;
     assert_eq!(r["role_id"], json!("data-analysts"));
     assert_eq!(
         r["status"]["attributes"],
@@ -177,14 +168,8 @@ async fn branches_roles_databases_and_masks() {
         .await;
     let id = d["database_id"].as_str().expect("id").to_string();
     assert!(id.starts_with("db-"));
-    assert_eq!(
-        d["status"]["postgres_database"],
-        json!(id.replace('-', "_"))
-    );
-    assert_eq!(
-        keys(&d["status"]),
-        ["database_id", "postgres_database", "role"]
-    );
+    assert_eq!(d["status"]["postgres_database"], json!(id.replace('-', "_")));
+    assert_eq!(keys(&d["status"]), ["database_id", "postgres_database", "role"]);
     let (_, list) = t.get("projects/p/branches/dev/databases").await;
     assert_eq!(list["databases"].as_array().map(Vec::len), Some(1));
 }
@@ -218,10 +203,7 @@ async fn data_api_cdf_catalog_synced_table_snapshots() {
             json!({"spec": {"db_max_rows": 5000}}),
         )
         .await;
-    assert_eq!(
-        t.wait(&op).await["response"]["status"]["db_max_rows"],
-        json!(5000)
-    );
+    assert_eq!(t.wait(&op).await["response"]["status"]["db_max_rows"], json!(5000));
     let (_, op) = t.delete(&format!("{db}/data-api")).await;
     t.wait(&op).await;
     common::assert_error(&t.get(&format!("{db}/data-api")).await, 404, "NOT_FOUND");
@@ -264,7 +246,12 @@ async fn data_api_cdf_catalog_synced_table_snapshots() {
         json!({"branch": "projects/p/branches/dev", "postgres_database": "app_db", "project": "projects/p"})
     );
     assert!(cat["name"] == json!("catalogs/app_catalog"));
-    let r = t.post("catalogs?catalog_id=other", json!({"spec": {"postgres_database": "missing_db", "branch": "projects/p/branches/dev"}})).await;
+    let r = t
+        .post(
+            "catalogs?catalog_id=other",
+            json!({"spec": {"postgres_database": "missing_db", "branch": "projects/p/branches/dev"}}),
+        )
+        .await;
     common::assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
 
     let st = t
@@ -284,12 +271,12 @@ async fn data_api_cdf_catalog_synced_table_snapshots() {
         (s, g["synced_table_id"].clone()),
         (200, json!("app_catalog.sales.orders_synced"))
     );
-    let (_, op) = t
-        .delete("synced_tables/app_catalog.sales.orders_synced")
-        .await;
-    assert!(op["name"].as_str().is_some_and(|n| {
-        n.starts_with("synced_tables/app_catalog.sales.orders_synced/operations/")
-    }));
+    let (_, op) = t.delete("synced_tables/app_catalog.sales.orders_synced").await;
+    assert!(
+        op["name"]
+            .as_str()
+            .is_some_and(|n| { n.starts_with("synced_tables/app_catalog.sales.orders_synced/operations/") })
+    );
     t.wait(&op).await;
 
     let snap = t
@@ -306,26 +293,18 @@ async fn data_api_cdf_catalog_synced_table_snapshots() {
             json!({"spec": {"no_expiry": true, "source_snapshot": "projects/p/snapshots/nightly"}}),
         )
         .await;
-    assert_eq!(
-        b["status"]["source_snapshot"],
-        json!("projects/p/snapshots/nightly")
-    );
+    assert_eq!(b["status"]["source_snapshot"], json!("projects/p/snapshots/nightly"));
 
     let sched = "projects/p/branches/dev/snapshot-schedule";
     assert_eq!(t.get(sched).await, (200, json!({"name": sched})));
     let body = json!({"name": sched, "schedule": [{"daily_schedule": {"hour": 0}, "retention": "86400s"}]});
-    let (_, op) = t
-        .patch(&format!("{sched}?update_mask=schedule"), body)
-        .await;
+    let (_, op) = t.patch(&format!("{sched}?update_mask=schedule"), body).await;
     let done = t.wait(&op).await;
     assert_eq!(
         done["response"]["@type"],
         json!("type.googleapis.com/databricks.postgres.v1.SnapshotSchedule")
     );
-    assert_eq!(
-        t.get(sched).await.1["schedule"][0]["retention"],
-        json!("86400s")
-    );
+    assert_eq!(t.get(sched).await.1["schedule"][0]["retention"], json!("86400s"));
 }
 
 #[tokio::test]
@@ -367,20 +346,11 @@ async fn soft_delete_show_deleted_undelete_and_purge() {
     assert!(all["projects"][0]["delete_time"].is_string());
     let (_, op) = t.post("projects/p/undelete", json!({})).await;
     t.wait(&op).await;
-    assert_eq!(
-        t.get("projects").await.1["projects"]
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(t.get("projects").await.1["projects"].as_array().map(Vec::len), Some(1));
     let (_, op) = t.delete("projects/p?purge=true").await;
     t.wait(&op).await;
     assert_eq!(t.get("projects?show_deleted=true").await.1, json!({}));
-    common::assert_error(
-        &t.get("projects/p/branches/production").await,
-        404,
-        "NOT_FOUND",
-    );
+    common::assert_error(&t.get("projects/p/branches/production").await, 404, "NOT_FOUND");
 }
 
 #[tokio::test]

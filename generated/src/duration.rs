@@ -33,7 +33,11 @@ pub struct DurationParseError {
 
 impl fmt::Display for DurationParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} is not a duration of the form \"<seconds>[.<fraction>]s\"", self.value)
+        write!(
+            f,
+            "{:?} is not a duration of the form \"<seconds>[.<fraction>]s\"",
+            self.value
+        )
     }
 }
 
@@ -42,13 +46,20 @@ impl std::error::Error for DurationParseError {}
 impl Duration {
     /// A whole number of seconds.
     pub const fn from_secs(seconds: u64) -> Self {
-        let seconds = if seconds > i64::MAX as u64 { i64::MAX } else { seconds as i64 };
+        let seconds = if seconds > i64::MAX as u64 {
+            i64::MAX
+        } else {
+            seconds as i64
+        };
         Duration { seconds, nanos: 0 }
     }
 
     /// Converts a `std::time::Duration` (saturating at `i64::MAX` seconds).
     pub fn from_std(d: std::time::Duration) -> Self {
-        Duration { seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX), nanos: d.subsec_nanos() as i32 }
+        Duration {
+            seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            nanos: d.subsec_nanos() as i32,
+        }
     }
 
     /// The `std::time::Duration`, or `None` when negative.
@@ -80,7 +91,9 @@ impl FromStr for Duration {
     type Err = DurationParseError;
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        let err = || DurationParseError { value: value.to_string() };
+        let err = || DurationParseError {
+            value: value.to_string(),
+        };
         let body = value.strip_suffix('s').ok_or_else(err)?;
         let (negative, body) = match body.strip_prefix('-') {
             Some(rest) => (true, rest),
@@ -104,7 +117,10 @@ impl FromStr for Duration {
             format!("{fraction:0<9}").parse().map_err(|_| err())?
         };
         let sign = if negative { -1 } else { 1 };
-        Ok(Duration { seconds: sign * seconds, nanos: (sign * nanos) as i32 })
+        Ok(Duration {
+            seconds: sign * seconds,
+            nanos: (sign * nanos) as i32,
+        })
     }
 }
 
@@ -161,7 +177,20 @@ mod tests {
 
     #[test]
     fn rejects_other_forms() {
-        for input in ["", "s", "5m", "300", "1.s", ".5s", "1.0000000001s", "+1s", "1e3s", " 1s", "--1s", "١s"] {
+        for input in [
+            "",
+            "s",
+            "5m",
+            "300",
+            "1.s",
+            ".5s",
+            "1.0000000001s",
+            "+1s",
+            "1e3s",
+            " 1s",
+            "--1s",
+            "١s",
+        ] {
             assert!(input.parse::<Duration>().is_err(), "{input:?}");
         }
     }
@@ -178,6 +207,9 @@ mod tests {
     fn converts_to_std() {
         assert_eq!(Duration::from_secs(3).to_std(), Some(std::time::Duration::from_secs(3)));
         assert_eq!("-1s".parse::<Duration>().unwrap().to_std(), None);
-        assert_eq!(Duration::from(std::time::Duration::from_millis(1500)).to_string(), "1.500s");
+        assert_eq!(
+            Duration::from(std::time::Duration::from_millis(1500)).to_string(),
+            "1.500s"
+        );
     }
 }

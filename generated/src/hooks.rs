@@ -44,7 +44,9 @@ pub struct Hooks {
 impl Hooks {
     /// Hooks that send every request through `executor`.
     pub fn with_executor(executor: Arc<dyn RequestExecutor>) -> Self {
-        Hooks { executor: Some(executor) }
+        Hooks {
+            executor: Some(executor),
+        }
     }
 
     /// The executor, if any.
@@ -62,7 +64,10 @@ impl fmt::Debug for Hooks {
 impl ClientHooks<Hooks> for crate::Client {
     async fn pre<E>(&self, request: &mut reqwest::Request, info: &OperationInfo) -> Result<(), Error<E>> {
         match self.inner().executor() {
-            Some(executor) => executor.prepare(request, info.operation_id).await.map_err(Error::Custom),
+            Some(executor) => executor
+                .prepare(request, info.operation_id)
+                .await
+                .map_err(Error::Custom),
             None => Ok(()),
         }
     }

@@ -8,6 +8,7 @@
 //! * [`hooks`]: how the generated [`Client`] hands each request to an executor (auth,
 //!   retries and tracing live in the `lakebase` crate);
 //! * [`Duration`]: the wire form of protobuf durations (`"300s"`);
+//! * [`Int64`]: 64-bit integers, accepted as JSON numbers or numeric strings;
 //! * `open_enum!`: the shape of every enum (known values plus `Unknown(String)`);
 //! * [`RequiredFields`], [`Page`] and [`OperationSpec`]: traits and types the generated
 //!   tables implement.
@@ -17,6 +18,7 @@
 
 mod duration;
 pub mod hooks;
+mod int64;
 mod open_enum;
 
 #[rustfmt::skip]
@@ -32,6 +34,7 @@ mod required;
 pub use catalog::OPERATIONS;
 pub use client::*;
 pub use duration::{Duration, DurationParseError};
+pub use int64::Int64;
 
 /// Messages whose required fields can be checked before a request is sent.
 ///

@@ -16,7 +16,10 @@ fn generated_code_matches_the_spec() {
 fn generation_is_deterministic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let spec = std::fs::read_to_string(root.join(lakebase_codegen::SPEC_PATH)).unwrap();
-    assert_eq!(lakebase_codegen::generate(&spec).unwrap(), lakebase_codegen::generate(&spec).unwrap());
+    assert_eq!(
+        lakebase_codegen::generate(&spec).unwrap(),
+        lakebase_codegen::generate(&spec).unwrap()
+    );
 }
 
 #[test]
@@ -26,7 +29,10 @@ fn open_enums_round_trip_unknown_values() {
     assert_eq!(known, EndpointType::ReadOnly);
     let unknown: EndpointType = serde_json::from_str("\"ENDPOINT_TYPE_UNSPECIFIED\"").unwrap();
     assert_eq!(unknown, EndpointType::Unknown("ENDPOINT_TYPE_UNSPECIFIED".into()));
-    assert_eq!(serde_json::to_string(&unknown).unwrap(), "\"ENDPOINT_TYPE_UNSPECIFIED\"");
+    assert_eq!(
+        serde_json::to_string(&unknown).unwrap(),
+        "\"ENDPOINT_TYPE_UNSPECIFIED\""
+    );
     assert_eq!(unknown.as_str(), "ENDPOINT_TYPE_UNSPECIFIED");
 }
 
@@ -35,9 +41,21 @@ fn required_fields_are_checked_below_the_top() {
     use lakebase_generated::RequiredFields;
     use lakebase_generated::types::{Endpoint, EndpointGroupSpec, EndpointSpec};
     let endpoint = Endpoint {
-        spec: Some(EndpointSpec { group: Some(EndpointGroupSpec { min: Some(2), ..Default::default() }), ..Default::default() }),
+        spec: Some(EndpointSpec {
+            group: Some(EndpointGroupSpec {
+                min: Some(2),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         ..Default::default()
     };
-    assert_eq!(endpoint.missing_required_fields(), vec!["spec.endpoint_type", "spec.group.max"]);
-    assert!(Endpoint::default().missing_required_fields().is_empty(), "an absent spec has nothing to check");
+    assert_eq!(
+        endpoint.missing_required_fields(),
+        vec!["spec.endpoint_type", "spec.group.max"]
+    );
+    assert!(
+        Endpoint::default().missing_required_fields().is_empty(),
+        "an absent spec has nothing to check"
+    );
 }

@@ -34,7 +34,10 @@ fn spec_operations() -> BTreeMap<String, (String, String)> {
         let item = item.as_item().expect("no path refs");
         for (method, op) in item.iter() {
             let id = op.operation_id.clone().expect("operationId");
-            assert!(ops.insert(id.clone(), (method.to_uppercase(), path.clone())).is_none(), "{id} twice");
+            assert!(
+                ops.insert(id.clone(), (method.to_uppercase(), path.clone())).is_none(),
+                "{id} twice"
+            );
         }
     }
     ops
@@ -48,12 +51,19 @@ fn every_sdk_method_is_an_operation_with_the_same_shape() {
         let mut parts = line.split_whitespace();
         let (name, method, path) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
         expected += 1;
-        let (spec_method, spec_path) = ops.get(name).unwrap_or_else(|| panic!("the spec has no operation {name}"));
+        let (spec_method, spec_path) = ops
+            .get(name)
+            .unwrap_or_else(|| panic!("the spec has no operation {name}"));
         assert_eq!(spec_method, method, "{name}: HTTP method");
         assert_eq!(shape(spec_path), shape(path), "{name}: path shape");
     }
     assert_eq!(expected, 52);
-    assert_eq!(ops.len(), 52, "the spec has operations the SDK does not: {:?}", ops.keys());
+    assert_eq!(
+        ops.len(),
+        52,
+        "the spec has operations the SDK does not: {:?}",
+        ops.keys()
+    );
 }
 
 #[test]

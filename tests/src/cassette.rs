@@ -1,8 +1,10 @@
 //! The cassette schema (`tests/conformance/README.md`) and the loader.
 //!
-//! Cassettes come from the built-in directory `tests/conformance/cassettes` and, when the
-//! environment variable [`CASSETTES_ENV`] is set, from every `*.json` file found
-//! (recursively) under the directories it names.
+//! Cassettes come from the built-in directories `tests/conformance/cassettes` (recorded
+//! from the official SDK) and `tests/conformance/regressions` (written by hand for edge
+//! cases the recordings miss, each the test of a fixed bug) and, when the environment
+//! variable [`CASSETTES_ENV`] is set, from every `*.json` file found (recursively) under
+//! the directories it names.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -16,7 +18,9 @@ pub const CASSETTES_ENV: &str = "LAKEBASE_CASSETTES";
 
 /// The built-in cassette directory of this package.
 pub fn builtin_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance").join("cassettes")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("conformance")
+        .join("cassettes")
 }
 
 /// One recorded call of the official SDK.
@@ -125,9 +129,14 @@ impl<'de> Deserialize<'de> for Expect {
             return Ok(Expect::Result(result));
         }
         if let Some(error) = map.remove("error") {
-            return serde_json::from_value(error).map(Expect::Error).map_err(D::Error::custom);
+            return serde_json::from_value(error)
+                .map(Expect::Error)
+                .map_err(D::Error::custom);
         }
-        Err(D::Error::custom(format!("unknown `expect` key {:?}", map.keys().next())))
+        Err(D::Error::custom(format!(
+            "unknown `expect` key {:?}",
+            map.keys().next()
+        )))
     }
 }
 
@@ -201,9 +210,16 @@ pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-/// The directories to load: the built-in one plus those named by [`CASSETTES_ENV`].
+/// The hand-written regression cassettes of this package.
+pub fn regressions_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("conformance")
+        .join("regressions")
+}
+
+/// The directories to load: the built-in ones plus those named by [`CASSETTES_ENV`].
 pub fn cassette_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![builtin_dir()];
+    let mut dirs = vec![builtin_dir(), regressions_dir()];
     if let Some(extra) = std::env::var_os(CASSETTES_ENV) {
         dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
     }
@@ -224,7 +240,11 @@ pub fn load_dirs(dirs: &[PathBuf]) -> Vec<Loaded> {
         let files = match json_files(dir) {
             Ok(f) => f,
             Err(e) => {
-                out.push(Loaded { name: format!("load/{}", dir.display()), path: dir.clone(), cassette: Err(e) });
+                out.push(Loaded {
+                    name: format!("load/{}", dir.display()),
+                    path: dir.clone(),
+                    cassette: Err(e),
+                });
                 continue;
             }
         };
@@ -236,7 +256,10 @@ pub fn load_dirs(dirs: &[PathBuf]) -> Vec<Loaded> {
             let cassette = load_file(&path);
             let name = match &cassette {
                 Ok(c) => c.id.clone(),
-                Err(_) => path.file_stem().map(|s| s.to_string_lossy().replacen("__", "/", 1)).unwrap_or_default(),
+                Err(_) => path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().replacen("__", "/", 1))
+                    .unwrap_or_default(),
             };
             out.push(Loaded { name, path, cassette });
         }

@@ -28,18 +28,32 @@ pub fn compare_requests(exchanges: &[Exchange], received: &[RawRequest]) -> Vec<
     let mut out = Vec::new();
     for (i, (exchange, actual)) in exchanges.iter().zip(received.iter()).enumerate() {
         for d in compare_request(&exchange.request, actual) {
-            out.push(format!("exchange {i} ({} {}): {d}", exchange.request.method, exchange.request.path));
+            out.push(format!(
+                "exchange {i} ({} {}): {d}",
+                exchange.request.method, exchange.request.path
+            ));
         }
     }
     if received.len() != exchanges.len() {
-        out.push(format!("request count: expected {} requests, got {}", exchanges.len(), received.len()));
+        out.push(format!(
+            "request count: expected {} requests, got {}",
+            exchanges.len(),
+            received.len()
+        ));
         for (i, extra) in received.iter().enumerate().skip(exchanges.len()) {
             out.push(format!("exchange {i}: unexpected extra request {}", extra.summary()));
         }
         for (i, missing) in exchanges.iter().enumerate().skip(received.len()) {
             let r = &missing.request;
-            let q = if r.raw_query.is_empty() { String::new() } else { format!("?{}", r.raw_query) };
-            out.push(format!("exchange {i}: expected request {} {}{q} was never sent", r.method, r.path));
+            let q = if r.raw_query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", r.raw_query)
+            };
+            out.push(format!(
+                "exchange {i}: expected request {} {}{q} was never sent",
+                r.method, r.path
+            ));
         }
     }
     out
@@ -67,7 +81,10 @@ pub fn normalize_path(path: &str) -> String {
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit()
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit()
         {
             let hex = [bytes[i + 1], bytes[i + 2]];
             let v = u8::from_str_radix(std::str::from_utf8(&hex).expect("ascii"), 16).expect("hex");
@@ -98,7 +115,9 @@ pub fn decode_query(raw: &str) -> Vec<(String, String)> {
 }
 
 fn decode_component(s: &str) -> String {
-    percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Compares the decoded query pairs as multisets.
@@ -114,8 +133,11 @@ pub fn compare_query(expected: &[(String, String)], actual_raw: &str) -> Vec<Str
     }
     let mut out = Vec::new();
     for (k, v) in &missing {
-        let got: Vec<String> =
-            decode_query(actual_raw).into_iter().filter(|(ak, _)| ak == k).map(|(_, av)| format!("{av:?}")).collect();
+        let got: Vec<String> = decode_query(actual_raw)
+            .into_iter()
+            .filter(|(ak, _)| ak == k)
+            .map(|(_, av)| format!("{av:?}"))
+            .collect();
         if got.is_empty() {
             out.push(format!("query `{k}`: expected {v:?}, got nothing (parameter not sent)"));
         } else {
@@ -124,7 +146,9 @@ pub fn compare_query(expected: &[(String, String)], actual_raw: &str) -> Vec<Str
     }
     for (k, v) in unexpected {
         if !missing.iter().any(|(mk, _)| *mk == k) {
-            out.push(format!("query `{k}`: expected nothing (parameter not recorded), got {v:?}"));
+            out.push(format!(
+                "query `{k}`: expected nothing (parameter not recorded), got {v:?}"
+            ));
         }
     }
     if !out.is_empty() {
@@ -135,13 +159,21 @@ pub fn compare_query(expected: &[(String, String)], actual_raw: &str) -> Vec<Str
 
 fn compare_headers(expected: &RecordedRequest, actual: &RawRequest) -> Vec<String> {
     let mut out = Vec::new();
-    let recorded = |name: &str| expected.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let recorded = |name: &str| {
+        expected
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
     for name in CHECKED_HEADERS {
         let got = actual.header_values(name);
         match recorded(name) {
             Some(want) => {
                 if got.is_empty() {
-                    out.push(format!("header `{name}`: expected {want:?}, got nothing (header not sent)"));
+                    out.push(format!(
+                        "header `{name}`: expected {want:?}, got nothing (header not sent)"
+                    ));
                 } else if got.len() > 1 || got[0] != want {
                     out.push(format!("header `{name}`: expected {want:?}, got {got:?}"));
                 }
@@ -186,10 +218,16 @@ pub fn compare_body(expected: &Value, actual: &[u8]) -> Vec<String> {
     let parsed: Value = match serde_json::from_slice(actual) {
         Ok(v) => v,
         Err(e) => {
-            return vec![format!("body: not JSON ({e}): {}", String::from_utf8_lossy(&actual[..actual.len().min(200)]))];
+            return vec![format!(
+                "body: not JSON ({e}): {}",
+                String::from_utf8_lossy(&actual[..actual.len().min(200)])
+            )];
         }
     };
-    jsoncmp::diff(expected, &parsed).into_iter().map(|d| format!("body {d}")).collect()
+    jsoncmp::diff(expected, &parsed)
+        .into_iter()
+        .map(|d| format!("body {d}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -209,7 +247,11 @@ mod tests {
     fn query_decoding() {
         assert_eq!(
             decode_query("a=x+y&b=%2B%2F%3D&c"),
-            vec![("a".into(), "x y".into()), ("b".into(), "+/=".into()), ("c".into(), "".into())]
+            vec![
+                ("a".into(), "x y".into()),
+                ("b".into(), "+/=".into()),
+                ("c".into(), "".into())
+            ]
         );
         assert!(compare_query(&[("a".into(), "1".into()), ("b".into(), "2".into())], "b=2&a=1").is_empty());
         assert!(!compare_query(&[("a".into(), "1".into())], "a=1&a=1").is_empty());

@@ -14,9 +14,9 @@ use std::str::FromStr;
 
 use lakebase::operation::OperationResult;
 use lakebase::{
-    BranchName, CatalogName, CdfConfigName, CdfStatusName, Client, DataApiName, DatabaseName, EndpointName,
-    Error, FieldMask, Operation, OperationName, ProjectName, RoleName, SnapshotName, SnapshotScheduleName,
-    SyncedTableName, types,
+    BranchName, CatalogName, CdfConfigName, CdfStatusName, Client, DataApiName, DatabaseName, EndpointName, Error,
+    FieldMask, Operation, OperationName, ProjectName, RoleName, SnapshotName, SnapshotScheduleName, SyncedTableName,
+    types,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -42,8 +42,14 @@ pub const METHOD_ARGS: &[(&str, &[&str])] = &[
     ("create_catalog", &["catalog", "catalog_id"]),
     ("create_cdf_config", &["parent", "cdf_config", "cdf_config_id"]),
     ("create_data_api", &["parent", "data_api"]),
-    ("create_database", &["parent", "database", "database_id", "replace_existing"]),
-    ("create_endpoint", &["parent", "endpoint", "endpoint_id", "replace_existing"]),
+    (
+        "create_database",
+        &["parent", "database", "database_id", "replace_existing"],
+    ),
+    (
+        "create_endpoint",
+        &["parent", "endpoint", "endpoint_id", "replace_existing"],
+    ),
     ("create_project", &["project", "project_id"]),
     ("create_role", &["parent", "role", "replace_existing", "role_id"]),
     ("create_snapshot", &["parent", "snapshot", "snapshot_id"]),
@@ -58,7 +64,10 @@ pub const METHOD_ARGS: &[(&str, &[&str])] = &[
     ("delete_role", &["name", "reassign_owned_to"]),
     ("delete_snapshot", &["name"]),
     ("delete_synced_table", &["name"]),
-    ("generate_database_credential", &["endpoint", "claims", "expire_time", "ttl"]),
+    (
+        "generate_database_credential",
+        &["endpoint", "claims", "expire_time", "ttl"],
+    ),
     ("get_branch", &["name"]),
     ("get_catalog", &["name"]),
     ("get_cdf_config", &["name"]),
@@ -89,7 +98,10 @@ pub const METHOD_ARGS: &[(&str, &[&str])] = &[
     ("update_endpoint", &["name", "endpoint", "update_mask"]),
     ("update_project", &["name", "project", "update_mask"]),
     ("update_role", &["name", "role", "update_mask"]),
-    ("update_snapshot_schedule", &["name", "snapshot_schedule", "update_mask"]),
+    (
+        "update_snapshot_schedule",
+        &["name", "snapshot_schedule", "update_mask"],
+    ),
 ];
 
 /// The arguments a method takes, or `None` for an unknown method.
@@ -115,7 +127,11 @@ impl Args {
                 "`{method}` takes no argument(s) {unknown:?} (its parameters: {allowed:?})"
             )));
         }
-        Ok(Args { method: method.to_string(), map: map.clone(), used: BTreeSet::new() })
+        Ok(Args {
+            method: method.to_string(),
+            map: map.clone(),
+            used: BTreeSet::new(),
+        })
     }
 
     fn take(&mut self, key: &str) -> Option<Value> {
@@ -155,7 +171,8 @@ impl Args {
         T::Err: fmt::Display,
     {
         let s = self.str(key)?;
-        s.parse::<T>().map_err(|e| self.bad(key, format!("{s:?} is not accepted by the client's name type: {e}")))
+        s.parse::<T>()
+            .map_err(|e| self.bad(key, format!("{s:?} is not accepted by the client's name type: {e}")))
     }
 
     /// An optional boolean argument.
@@ -227,7 +244,10 @@ impl Args {
         if unused.is_empty() {
             Ok(())
         } else {
-            Err(DispatchError(format!("`{}`: argument(s) {unused:?} not handled by the dispatcher", self.method)))
+            Err(DispatchError(format!(
+                "`{}`: argument(s) {unused:?} not handled by the dispatcher",
+                self.method
+            )))
         }
     }
 }
@@ -240,7 +260,11 @@ where
     M: DeserializeOwned,
 {
     let op = started?;
-    if wait { Ok(json(&op.wait().await?)) } else { Ok(json(op.raw())) }
+    if wait {
+        Ok(json(&op.wait().await?))
+    } else {
+        Ok(json(op.raw()))
+    }
 }
 
 fn json<T: Serialize>(value: &T) -> Value {
@@ -260,7 +284,9 @@ pub async fn dispatch(
         || method.starts_with("delete_")
         || method.starts_with("undelete_");
     if wait && !returns_operation {
-        return Err(DispatchError(format!("`{method}` returns no operation, so `wait: true` cannot be honoured")));
+        return Err(DispatchError(format!(
+            "`{method}` returns no operation, so `wait: true` cannot be honoured"
+        )));
     }
     let c = client;
     let outcome: Outcome = match method {
@@ -521,8 +547,12 @@ pub async fn dispatch(
         "create_synced_table" => {
             let table: types::SyncedTable = a.message("synced_table")?;
             let id = a.str("synced_table_id")?;
-            let name = SyncedTableName::new(&id)
-                .map_err(|e| a.bad("synced_table_id", format!("{id:?} is not accepted by SyncedTableName::new: {e}")))?;
+            let name = SyncedTableName::new(&id).map_err(|e| {
+                a.bad(
+                    "synced_table_id",
+                    format!("{id:?} is not accepted by SyncedTableName::new: {e}"),
+                )
+            })?;
             a.finish()?;
             lro(c.create_synced_table(&name, table).await, wait).await
         }

@@ -22,7 +22,13 @@ pub struct Difference {
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "nothing (key omitted)".to_string());
-        write!(f, "{}: expected {}, got {}", self.path, show(&self.expected), show(&self.actual))
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.path,
+            show(&self.expected),
+            show(&self.actual)
+        )
     }
 }
 
@@ -75,16 +81,28 @@ fn diff_at(path: &str, expected: &Value, actual: &Value, out: &mut Vec<Differenc
                     actual: Some(a.len().to_string()),
                 });
                 for (i, ev) in e.iter().enumerate().skip(a.len()) {
-                    out.push(Difference { path: format!("{path}[{i}]"), expected: Some(render(ev)), actual: None });
+                    out.push(Difference {
+                        path: format!("{path}[{i}]"),
+                        expected: Some(render(ev)),
+                        actual: None,
+                    });
                 }
                 for (i, av) in a.iter().enumerate().skip(e.len()) {
-                    out.push(Difference { path: format!("{path}[{i}]"), expected: None, actual: Some(render(av)) });
+                    out.push(Difference {
+                        path: format!("{path}[{i}]"),
+                        expected: None,
+                        actual: Some(render(av)),
+                    });
                 }
             }
         }
         (Value::Number(e), Value::Number(a)) => {
             if !numbers_equal(e, a) {
-                out.push(Difference { path: path.to_string(), expected: Some(e.to_string()), actual: Some(a.to_string()) });
+                out.push(Difference {
+                    path: path.to_string(),
+                    expected: Some(e.to_string()),
+                    actual: Some(a.to_string()),
+                });
             }
         }
         _ => {
@@ -107,8 +125,16 @@ fn diff_objects(path: &str, expected: &Map<String, Value>, actual: &Map<String, 
         let child = child_path(path, key);
         match (expected.get(key), actual.get(key)) {
             (Some(e), Some(a)) => diff_at(&child, e, a, out),
-            (Some(e), None) => out.push(Difference { path: child, expected: Some(render(e)), actual: None }),
-            (None, Some(a)) => out.push(Difference { path: child, expected: None, actual: Some(render(a)) }),
+            (Some(e), None) => out.push(Difference {
+                path: child,
+                expected: Some(render(e)),
+                actual: None,
+            }),
+            (None, Some(a)) => out.push(Difference {
+                path: child,
+                expected: None,
+                actual: Some(render(a)),
+            }),
             (None, None) => {}
         }
     }
@@ -135,13 +161,23 @@ mod tests {
 
     #[test]
     fn equal_ignoring_key_order_and_number_form() {
-        assert!(equal(&json!({"a": 4, "b": [1, 2.5]}), &json!({"b": [1.0, 2.5], "a": 4.0})));
+        assert!(equal(
+            &json!({"a": 4, "b": [1, 2.5]}),
+            &json!({"b": [1.0, 2.5], "a": 4.0})
+        ));
         assert!(equal(&json!(8796093022208i64), &json!(8796093022208.0)));
     }
 
     #[test]
     fn omitted_null_empty_and_false_differ() {
-        let variants = [json!({}), json!({"x": null}), json!({"x": []}), json!({"x": false}), json!({"x": {}}), json!({"x": 0})];
+        let variants = [
+            json!({}),
+            json!({"x": null}),
+            json!({"x": []}),
+            json!({"x": false}),
+            json!({"x": {}}),
+            json!({"x": 0}),
+        ];
         for (i, a) in variants.iter().enumerate() {
             for (j, b) in variants.iter().enumerate() {
                 assert_eq!(equal(a, b), i == j, "{a} vs {b}");
@@ -151,13 +187,22 @@ mod tests {
 
     #[test]
     fn reports_paths() {
-        let d = diff(&json!({"spec": {"display_name": "a"}}), &json!({"spec": {"display_name": "b"}}));
+        let d = diff(
+            &json!({"spec": {"display_name": "a"}}),
+            &json!({"spec": {"display_name": "b"}}),
+        );
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].to_string(), r#"$.spec.display_name: expected "a", got "b""#);
 
         let d = diff(&json!({"a": 1}), &json!({"b": 1}));
         let text: Vec<String> = d.iter().map(|d| d.to_string()).collect();
-        assert_eq!(text, vec!["$.a: expected 1, got nothing (key omitted)", "$.b: expected nothing (key omitted), got 1"]);
+        assert_eq!(
+            text,
+            vec![
+                "$.a: expected 1, got nothing (key omitted)",
+                "$.b: expected nothing (key omitted), got 1"
+            ]
+        );
 
         let d = diff(&json!({"@type": "x"}), &json!({}));
         assert_eq!(d[0].path, r#"$["@type"]"#);
@@ -169,7 +214,11 @@ mod tests {
         let text: Vec<String> = d.iter().map(|d| d.to_string()).collect();
         assert_eq!(
             text,
-            vec!["$[1]: expected 2, got 5", "$.length: expected 3, got 2", "$[2]: expected 3, got nothing (key omitted)"]
+            vec![
+                "$[1]: expected 2, got 5",
+                "$.length: expected 3, got 2",
+                "$[2]: expected 3, got nothing (key omitted)"
+            ]
         );
     }
 

@@ -37,7 +37,11 @@ pub struct RawRequest {
 impl RawRequest {
     /// Every value of a header (name case-insensitive).
     pub fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// `METHOD path?query`, for reports.
@@ -69,12 +73,19 @@ impl ReplayServer {
     pub async fn start(responses: Vec<RecordedResponse>) -> std::io::Result<ReplayServer> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(Mutex::new(Script { responses, received: Vec::new() }));
+        let state = Arc::new(Mutex::new(Script {
+            responses,
+            received: Vec::new(),
+        }));
         let app = axum::Router::new().fallback(handle).with_state(state.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(ReplayServer { base_url: format!("http://{addr}"), state, task })
+        Ok(ReplayServer {
+            base_url: format!("http://{addr}"),
+            state,
+            task,
+        })
     }
 
     /// `http://127.0.0.1:<port>`, without a trailing slash.
@@ -100,7 +111,12 @@ async fn handle(State(state): State<Arc<Mutex<Script>>>, request: Request<Body>)
     let headers = parts
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut raw = RawRequest {
         method: parts.method.as_str().to_string(),
@@ -126,7 +142,9 @@ async fn handle(State(state): State<Arc<Mutex<Script>>>, request: Request<Body>)
             });
             let mut response = Response::new(Body::from(body.to_string()));
             *response.status_mut() = StatusCode::from_u16(EXTRA_REQUEST_STATUS).expect("valid status");
-            response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+            response
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
             response
         }
     }
@@ -135,7 +153,11 @@ async fn handle(State(state): State<Arc<Mutex<Script>>>, request: Request<Body>)
 /// The HTTP response for a scripted one: status, headers (except `Content-Length`), JSON
 /// body (`null` → empty body).
 pub fn build_response(r: &RecordedResponse) -> Response<Body> {
-    let body = if r.body.is_null() { Bytes::new() } else { Bytes::from(serde_json::to_vec(&r.body).expect("JSON")) };
+    let body = if r.body.is_null() {
+        Bytes::new()
+    } else {
+        Bytes::from(serde_json::to_vec(&r.body).expect("JSON"))
+    };
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers: &mut HeaderMap = response.headers_mut();

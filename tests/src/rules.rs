@@ -63,8 +63,13 @@ pub const EXCEPTION_CLASS_MAPPING: Rule = Rule {
 };
 
 /// Every rule, in the order they are documented.
-pub const RULES: &[Rule] =
-    &[SDK_RESULT_RENDERING, AUTH_ERROR_CONFIG_SUMMARY, OPERATION_FAILURE_MESSAGE, ERROR_CODE_FROM_STATUS, EXCEPTION_CLASS_MAPPING];
+pub const RULES: &[Rule] = &[
+    SDK_RESULT_RENDERING,
+    AUTH_ERROR_CONFIG_SUMMARY,
+    OPERATION_FAILURE_MESSAGE,
+    ERROR_CODE_FROM_STATUS,
+    EXCEPTION_CLASS_MAPPING,
+];
 
 // ---------------------------------------------------------------------------------------------
 // SDK_RESULT_RENDERING
@@ -87,7 +92,9 @@ fn render_message(schema: &SdkSchema, message: &str, value: &Value) -> Value {
     let mut out = Map::new();
     for (key, v) in obj {
         // Fields the SDK does not know are dropped by its `from_dict`.
-        let Some(field) = fields.get(key) else { continue };
+        let Some(field) = fields.get(key) else {
+            continue;
+        };
         if v.is_null() {
             continue;
         }
@@ -100,7 +107,11 @@ fn render_message(schema: &SdkSchema, message: &str, value: &Value) -> Value {
                     .iter()
                     .map(|i| render_message(schema, field.message.as_deref().unwrap_or(""), i))
                     .collect();
-                if items.is_empty() { None } else { Some(Value::Array(items)) }
+                if items.is_empty() {
+                    None
+                } else {
+                    Some(Value::Array(items))
+                }
             }
             ("enum", false) => match v.as_str() {
                 Some(s) if schema.knows_enum_value(field.r#enum.as_deref().unwrap_or(""), s) => Some(v.clone()),
@@ -113,11 +124,19 @@ fn render_message(schema: &SdkSchema, message: &str, value: &Value) -> Value {
                     .into_iter()
                     .filter(|i| i.as_str().is_none_or(|s| schema.knows_enum_value(e, s)))
                     .collect();
-                if items.is_empty() { None } else { Some(Value::Array(items)) }
+                if items.is_empty() {
+                    None
+                } else {
+                    Some(Value::Array(items))
+                }
             }
             // Lists, maps and free-form objects are emitted only when non-empty.
             (_, true) | ("map", _) | ("object", _) => {
-                if is_empty_container(v) { None } else { Some(v.clone()) }
+                if is_empty_container(v) {
+                    None
+                } else {
+                    Some(v.clone())
+                }
             }
             _ => Some(v.clone()),
         };
@@ -153,7 +172,10 @@ pub fn strip_config_summary(status: Option<u16>, message: &str) -> String {
     if !matches!(status, Some(401 | 403)) {
         return message.to_string();
     }
-    match message.rfind(". Config: ").or_else(|| message.starts_with("Config: ").then_some(0)) {
+    match message
+        .rfind(". Config: ")
+        .or_else(|| message.starts_with("Config: ").then_some(0))
+    {
         Some(at) => message[..at].trim_end_matches('.').to_string(),
         None => message.to_string(),
     }
@@ -162,7 +184,11 @@ pub fn strip_config_summary(status: Option<u16>, message: &str) -> String {
 /// Our message in the form [`strip_config_summary`] compares (trailing dots removed for
 /// 401/403).
 pub fn comparable_auth_message(status: Option<u16>, ours: &str) -> String {
-    if matches!(status, Some(401 | 403)) { ours.trim_end_matches('.').to_string() } else { ours.to_string() }
+    if matches!(status, Some(401 | 403)) {
+        ours.trim_end_matches('.').to_string()
+    } else {
+        ours.to_string()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,9 +220,15 @@ pub fn parse_operation_failure(text: &str) -> Option<OperationFailure> {
         && let Some((code, message)) = inner.split_once("] ")
     {
         let code = code.strip_prefix("ErrorCode.").unwrap_or(code);
-        return Some(OperationFailure::Failed { code: Some(code.to_string()), message: message.to_string() });
+        return Some(OperationFailure::Failed {
+            code: Some(code.to_string()),
+            message: message.to_string(),
+        });
     }
-    Some(OperationFailure::Failed { code: None, message: rest.to_string() })
+    Some(OperationFailure::Failed {
+        code: None,
+        message: rest.to_string(),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,7 +241,9 @@ pub fn error_code_matches(expected: Option<&str>, ours: Option<&str>, last_body:
     match (expected, ours) {
         (Some(e), Some(o)) => e == o,
         (None, None) => true,
-        (None, Some(_)) => last_body.get("error_code").is_none_or(|c| c.is_null() || c.as_str() == Some("")),
+        (None, Some(_)) => last_body
+            .get("error_code")
+            .is_none_or(|c| c.is_null() || c.as_str() == Some("")),
         (Some(_), None) => false,
     }
 }
@@ -275,18 +309,27 @@ mod tests {
     #[test]
     fn rendering_filters_repeated_enums_and_keeps_free_form_objects() {
         let role = json!({"spec": {"membership_roles": ["DATABRICKS_SUPERUSER", "MEMBERSHIP_ROLE_UNSPECIFIED"]}});
-        assert_eq!(render_like_sdk("Role", &role), json!({"spec": {"membership_roles": ["DATABRICKS_SUPERUSER"]}}));
+        assert_eq!(
+            render_like_sdk("Role", &role),
+            json!({"spec": {"membership_roles": ["DATABRICKS_SUPERUSER"]}})
+        );
         let role = json!({"spec": {"membership_roles": ["MEMBERSHIP_ROLE_UNSPECIFIED"]}});
-        assert_eq!(render_like_sdk("Role", &role), json!({}));
+        assert_eq!(render_like_sdk("Role", &role), json!({"spec": {}}));
         let op = json!({"name": "o", "metadata": {"@type": "t", "x": {}}, "response": {}, "error": {"details": [{}]}});
-        assert_eq!(render_like_sdk("Operation", &op), json!({"name": "o", "metadata": {"@type": "t", "x": {}}, "error": {"details": [{}]}}));
+        assert_eq!(
+            render_like_sdk("Operation", &op),
+            json!({"name": "o", "metadata": {"@type": "t", "x": {}}, "error": {"details": [{}]}})
+        );
     }
 
     #[test]
     fn config_summary_is_stripped() {
         let m = "User lacks MANAGE. Config: host={host}, token=***, auth_type=pat";
         assert_eq!(strip_config_summary(Some(403), m), "User lacks MANAGE");
-        assert_eq!(comparable_auth_message(Some(403), "User lacks MANAGE."), "User lacks MANAGE");
+        assert_eq!(
+            comparable_auth_message(Some(403), "User lacks MANAGE."),
+            "User lacks MANAGE"
+        );
         assert_eq!(strip_config_summary(Some(404), m), m);
     }
 
@@ -294,11 +337,17 @@ mod tests {
     fn operation_failures_parse() {
         assert_eq!(
             parse_operation_failure("operation failed: [ErrorCode.INTERNAL_ERROR] Provisioning failed."),
-            Some(OperationFailure::Failed { code: Some("INTERNAL_ERROR".into()), message: "Provisioning failed.".into() })
+            Some(OperationFailure::Failed {
+                code: Some("INTERNAL_ERROR".into()),
+                message: "Provisioning failed.".into()
+            })
         );
         assert_eq!(
             parse_operation_failure("operation failed: unknown error"),
-            Some(OperationFailure::Failed { code: None, message: "unknown error".into() })
+            Some(OperationFailure::Failed {
+                code: None,
+                message: "unknown error".into()
+            })
         );
         assert_eq!(
             parse_operation_failure("operation completed but no response available"),
@@ -311,13 +360,20 @@ mod tests {
     fn error_codes() {
         assert!(error_code_matches(Some("NOT_FOUND"), Some("NOT_FOUND"), &json!({})));
         assert!(error_code_matches(None, Some("NOT_FOUND"), &json!({"message": "x"})));
-        assert!(!error_code_matches(None, Some("NOT_FOUND"), &json!({"error_code": "NOT_FOUND"})));
+        assert!(!error_code_matches(
+            None,
+            Some("NOT_FOUND"),
+            &json!({"error_code": "NOT_FOUND"})
+        ));
         assert!(!error_code_matches(Some("A"), Some("B"), &json!({})));
     }
 
     #[test]
     fn classes() {
-        assert_eq!(class_for_exception("AlreadyExists"), Some(ExpectedKind::Api(ErrorClass::ResourceConflict)));
+        assert_eq!(
+            class_for_exception("AlreadyExists"),
+            Some(ExpectedKind::Api(ErrorClass::ResourceConflict))
+        );
         assert_eq!(class_for_exception("Exception"), Some(ExpectedKind::OperationFailure));
         assert_eq!(class_for_exception("KeyError"), None);
     }

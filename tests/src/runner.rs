@@ -53,9 +53,15 @@ pub fn run_cassette(cassette: &Cassette, path: Option<&Path>) -> Result<(), Stri
 
 /// Builds the client of a cassette: token, host, `config`, instant sleeps and polls.
 pub fn client_for(cassette: &Cassette, base_url: &str) -> Result<Client, String> {
-    let unknown: Vec<&String> = cassette.config.keys().filter(|k| !CONFIG_KEYS.contains(&k.as_str())).collect();
+    let unknown: Vec<&String> = cassette
+        .config
+        .keys()
+        .filter(|k| !CONFIG_KEYS.contains(&k.as_str()))
+        .collect();
     if !unknown.is_empty() {
-        return Err(format!("config: the harness cannot apply key(s) {unknown:?} (known: {CONFIG_KEYS:?})"));
+        return Err(format!(
+            "config: the harness cannot apply key(s) {unknown:?} (known: {CONFIG_KEYS:?})"
+        ));
     }
     let mut builder = Config::builder()
         .host(base_url)
@@ -69,9 +75,12 @@ pub fn client_for(cassette: &Cassette, base_url: &str) -> Result<Client, String>
         Some(Value::Number(n)) => builder = builder.workspace_id(n.to_string()),
         Some(other) => return Err(format!("config.workspace_id: unsupported value {other}")),
     }
-    let config = builder.build().map_err(|e| format!("client configuration rejected: {e}"))?;
+    let config = builder
+        .build()
+        .map_err(|e| format!("client configuration rejected: {e}"))?;
     // Retries and polls sleep through a recorder that returns at once: no real waiting.
-    Client::with_sleeper(config, Arc::new(RecordingSleeper::new())).map_err(|e| format!("client construction failed: {e}"))
+    Client::with_sleeper(config, Arc::new(RecordingSleeper::new()))
+        .map_err(|e| format!("client construction failed: {e}"))
 }
 
 /// Everything that differs between the cassette and our run (empty: pass).
@@ -112,7 +121,10 @@ pub fn compare_outcome(cassette: &Cassette, base_url: &str, outcome: &Outcome) -
     match (&cassette.expect, outcome) {
         (Expect::Result(expected), Ok(ours)) => compare_result(cassette, expected, ours),
         (Expect::Result(expected), Err(e)) => {
-            vec![format!("result: expected {}, got error: {e} ({e:?})", jsoncmp::render(expected))]
+            vec![format!(
+                "result: expected {}, got error: {e} ({e:?})",
+                jsoncmp::render(expected)
+            )]
         }
         (Expect::Error(expected), Ok(ours)) => vec![format!(
             "error: expected {} ({}: {}), got result {}",
@@ -133,7 +145,12 @@ fn compare_result(cassette: &Cassette, expected: &Value, ours: &Value) -> Vec<St
     };
     jsoncmp::diff(expected, &rendered)
         .into_iter()
-        .map(|d| format!("result {d} [compared after rule `{}`]", rules::SDK_RESULT_RENDERING.name))
+        .map(|d| {
+            format!(
+                "result {d} [compared after rule `{}`]",
+                rules::SDK_RESULT_RENDERING.name
+            )
+        })
         .collect()
 }
 
@@ -156,10 +173,18 @@ fn compare_error(cassette: &Cassette, base_url: &str, expected: &ExpectedError, 
                 ));
             }
             if ours.status() != expected.status {
-                out.push(format!("error status: expected {:?}, got {:?}", expected.status, ours.status()));
+                out.push(format!(
+                    "error status: expected {:?}, got {:?}",
+                    expected.status,
+                    ours.status()
+                ));
             }
             let our_code = ours.error_code().map(|c| c.to_string());
-            let last_body = cassette.exchanges.last().map(|e| e.response.body.clone()).unwrap_or(Value::Null);
+            let last_body = cassette
+                .exchanges
+                .last()
+                .map(|e| e.response.body.clone())
+                .unwrap_or(Value::Null);
             if !rules::error_code_matches(expected.error_code.as_deref(), our_code.as_deref(), &last_body) {
                 out.push(format!(
                     "error_code: expected {:?}, got {:?} (rule `{}`)",
@@ -222,7 +247,10 @@ fn compare_error(cassette: &Cassette, base_url: &str, expected: &ExpectedError, 
         }
         ExpectedKind::Timeout => {
             if !matches!(ours, Error::Timeout { .. }) {
-                out.push(format!("error: expected a timeout ({}), got {ours} ({ours:?})", expected.message));
+                out.push(format!(
+                    "error: expected a timeout ({}), got {ours} ({ours:?})",
+                    expected.message
+                ));
             }
         }
     }

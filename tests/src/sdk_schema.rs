@@ -93,7 +93,9 @@ pub fn sdk() -> &'static SdkSchema {
 impl SdkSchema {
     /// Whether `value` is a value of enum `name` the SDK knows.
     pub fn knows_enum_value(&self, name: &str, value: &str) -> bool {
-        self.enums.get(name).is_some_and(|values| values.iter().any(|v| v == value))
+        self.enums
+            .get(name)
+            .is_some_and(|values| values.iter().any(|v| v == value))
     }
 
     /// The message the SDK renders as the result of `method` (`None`: `null`, e.g. a waited

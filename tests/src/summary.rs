@@ -36,7 +36,13 @@ impl Summary {
     /// The table: one row per operation, then the totals.
     pub fn table(&self) -> String {
         let rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
-        let width = rows.keys().map(String::len).max().unwrap_or(0).max("operation".len()).max("TOTAL".len());
+        let width = rows
+            .keys()
+            .map(String::len)
+            .max()
+            .unwrap_or(0)
+            .max("operation".len())
+            .max("TOTAL".len());
         let mut out = String::new();
         let _ = writeln!(out, "{:<width$}  {:>6}  {:>6}", "operation", "passed", "failed");
         let _ = writeln!(out, "{}  {}  {}", "-".repeat(width), "-".repeat(6), "-".repeat(6));

@@ -31,7 +31,10 @@ fn main() -> ExitCode {
 fn workspace_root() -> PathBuf {
     match std::env::var_os("XTASK_ROOT") {
         Some(root) => PathBuf::from(root),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
     }
 }
 
@@ -69,9 +72,21 @@ fn check(root: &Path) -> Result<(), String> {
 fn conformance(root: &Path, extra: &[String]) -> Result<(), String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
-        .args(["test", "-p", "lakebase-conformance", "--test", "conformance", "--", "--summary"])
+        .args([
+            "test",
+            "-p",
+            "lakebase-conformance",
+            "--test",
+            "conformance",
+            "--",
+            "--summary",
+        ])
         .args(extra)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() { Ok(()) } else { Err("conformance failed".into()) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err("conformance failed".into())
+    }
 }

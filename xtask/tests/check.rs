@@ -17,7 +17,11 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 fn xtask(root: &Path, command: &str) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask")).arg(command).env("XTASK_ROOT", root).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg(command)
+        .env("XTASK_ROOT", root)
+        .output()
+        .unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 

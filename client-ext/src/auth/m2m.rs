@@ -75,7 +75,12 @@ struct TokenResponse {
 /// Databricks error body), without ever quoting a success payload.
 fn oauth_error_message(body: &[u8], status: reqwest::StatusCode) -> String {
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    let field = |k: &str| json.as_ref().and_then(|j| j.get(k)).and_then(|v| v.as_str()).map(str::to_owned);
+    let field = |k: &str| {
+        json.as_ref()
+            .and_then(|j| j.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
     match (field("error"), field("error_description").or_else(|| field("message"))) {
         (Some(code), Some(desc)) => format!("{code}: {desc}"),
         (None, Some(desc)) => desc,
@@ -104,7 +109,10 @@ impl OAuthM2mCredentials {
             .map_err(|e| Error::Config(format!("cannot build the OAuth HTTP client: {e}")))?;
         Ok(Self {
             discovery_url: discovery_url.unwrap_or_else(|| {
-                format!("{}/oidc/.well-known/oauth-authorization-server", host.trim_end_matches('/'))
+                format!(
+                    "{}/oidc/.well-known/oauth-authorization-server",
+                    host.trim_end_matches('/')
+                )
             }),
             client_id: client_id.into(),
             client_secret,
@@ -115,16 +123,31 @@ impl OAuthM2mCredentials {
 
     async fn discover(&self) -> Result<String, Error> {
         let url = &self.discovery_url;
-        let resp = self.http.get(url).header("Accept", "application/json").send().await.map_err(|e| {
-            auth_error(format!("OAuth discovery request to {url} failed: {}", e.without_url()), None)
-        })?;
+        let resp = self
+            .http
+            .get(url)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                auth_error(
+                    format!("OAuth discovery request to {url} failed: {}", e.without_url()),
+                    None,
+                )
+            })?;
         let status = resp.status();
         let body = resp.bytes().await.map_err(|e| {
-            auth_error(format!("reading OAuth discovery response failed: {}", e.without_url()), None)
+            auth_error(
+                format!("reading OAuth discovery response failed: {}", e.without_url()),
+                None,
+            )
         })?;
         if !status.is_success() {
             return Err(auth_error(
-                format!("OAuth discovery at {url} failed: {}", oauth_error_message(&body, status)),
+                format!(
+                    "OAuth discovery at {url} failed: {}",
+                    oauth_error_message(&body, status)
+                ),
                 Some(status.as_u16()),
             ));
         }
@@ -132,9 +155,7 @@ impl OAuthM2mCredentials {
             .ok()
             .and_then(|d| d.token_endpoint)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                auth_error(format!("OAuth discovery at {url} returned no token_endpoint"), None)
-            })
+            .ok_or_else(|| auth_error(format!("OAuth discovery at {url} returned no token_endpoint"), None))
     }
 
     async fn fetch_token(&self, token_endpoint: &str) -> Result<CachedToken, Error> {
@@ -148,11 +169,17 @@ impl OAuthM2mCredentials {
             .send()
             .await
             .map_err(|e| {
-                auth_error(format!("OAuth token request to {token_endpoint} failed: {}", e.without_url()), None)
+                auth_error(
+                    format!("OAuth token request to {token_endpoint} failed: {}", e.without_url()),
+                    None,
+                )
             })?;
         let status = resp.status();
         let body = resp.bytes().await.map_err(|e| {
-            auth_error(format!("reading OAuth token response failed: {}", e.without_url()), None)
+            auth_error(
+                format!("reading OAuth token response failed: {}", e.without_url()),
+                None,
+            )
         })?;
         if !status.is_success() {
             return Err(auth_error(
@@ -165,14 +192,16 @@ impl OAuthM2mCredentials {
             ));
         }
         // Never quote the body here: it holds the token.
-        let token: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
-            auth_error("OAuth token response is not the expected JSON".to_owned(), None)
-        })?;
+        let token: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|_| auth_error("OAuth token response is not the expected JSON".to_owned(), None))?;
         let access = token
             .access_token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| auth_error("OAuth token response has no access_token".to_owned(), None))?;
-        let token_type = token.token_type.filter(|t| !t.is_empty()).unwrap_or_else(|| "Bearer".to_owned());
+        let token_type = token
+            .token_type
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "Bearer".to_owned());
         let expires_in = match token.expires_in {
             Some(serde_json::Value::Number(n)) => n.as_f64(),
             Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
@@ -181,7 +210,10 @@ impl OAuthM2mCredentials {
         let expires_at = expires_in
             .and_then(|s| Duration::try_from_secs_f64(s.max(0.0)).ok())
             .map(|d| requested_at + d);
-        Ok(CachedToken { header: sensitive_header(&format!("{token_type} {access}"))?, expires_at })
+        Ok(CachedToken {
+            header: sensitive_header(&format!("{token_type} {access}"))?,
+            expires_at,
+        })
     }
 
     async fn header(&self) -> Result<http::HeaderValue, Error> {
@@ -225,8 +257,14 @@ mod tests {
     const BASIC: &str = "Basic Y2xpZW50LTE6czNjcjN0LXZhbHVl";
 
     fn creds(server: &MockServer) -> OAuthM2mCredentials {
-        OAuthM2mCredentials::new(&server.base_url(), "client-1", Secret::from(SECRET), None, Duration::from_secs(5))
-            .unwrap()
+        OAuthM2mCredentials::new(
+            &server.base_url(),
+            "client-1",
+            Secret::from(SECRET),
+            None,
+            Duration::from_secs(5),
+        )
+        .unwrap()
     }
 
     fn discovery(server: &MockServer) -> httpmock::Mock<'_> {
@@ -334,8 +372,11 @@ mod tests {
             then.status(200).json_body(serde_json::json!({"issuer": "x"}));
         });
         let c = OAuthM2mCredentials::new(
-            &server.base_url(), "client-1", Secret::from(SECRET),
-            Some(server.url("/custom/discovery")), Duration::from_secs(5),
+            &server.base_url(),
+            "client-1",
+            Secret::from(SECRET),
+            Some(server.url("/custom/discovery")),
+            Duration::from_secs(5),
         )
         .unwrap();
         let e = c.authorization().await.unwrap_err();

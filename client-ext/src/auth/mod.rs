@@ -33,9 +33,8 @@ pub trait CredentialsProvider: Send + Sync + fmt::Debug {
 
 /// Builds a sensitive header value; the error never quotes the value.
 pub(crate) fn sensitive_header(value: &str) -> Result<http::HeaderValue, Error> {
-    let mut header = http::HeaderValue::from_str(value).map_err(|_| {
-        Error::Config("credential contains characters not allowed in an HTTP header".to_owned())
-    })?;
+    let mut header = http::HeaderValue::from_str(value)
+        .map_err(|_| Error::Config("credential contains characters not allowed in an HTTP header".to_owned()))?;
     header.set_sensitive(true);
     Ok(header)
 }

@@ -44,9 +44,8 @@ pub fn load(path: &Path, profile: Option<&str>) -> Result<Option<ProfileValues>,
             None => Ok(None),
         };
     }
-    let ini = ini::Ini::load_from_file(path).map_err(|e| {
-        Error::Config(format!("cannot read config file {}: {e}", path.display()))
-    })?;
+    let ini = ini::Ini::load_from_file(path)
+        .map_err(|e| Error::Config(format!("cannot read config file {}: {e}", path.display())))?;
     let default_profile = ini
         .section(Some("__settings__"))
         .and_then(|s| s.get("default_profile"))
@@ -68,7 +67,11 @@ pub fn load(path: &Path, profile: Option<&str>) -> Result<Option<ProfileValues>,
         };
     };
     let get = |key: &str| {
-        section.get(key).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+        section
+            .get(key)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
     };
     Ok(Some(ProfileValues {
         name: name.to_owned(),

@@ -28,12 +28,12 @@ impl Client {
     /// Lists the branches of a project.
     pub fn list_branches(&self, parent: &ProjectName) -> List<types::Branch, true> {
         let parent = parent.clone();
-        List::new(list_fetch!(self, ListBranchesResponse, [parent], |raw, query, token| raw.list_branches(
-            parent.project_id(),
-            query.page_size,
-            token,
-            query.show_deleted
-        )))
+        List::new(list_fetch!(
+            self,
+            ListBranchesResponse,
+            [parent],
+            |raw, query, token| raw.list_branches(parent.project_id(), query.page_size, token, query.show_deleted)
+        ))
     }
 
     /// Changes the fields of a branch named in `update_mask`.
@@ -44,19 +44,35 @@ impl Client {
         update_mask: &FieldMask,
     ) -> Result<BranchOperation, Error> {
         let mask = update_mask.to_string();
-        let op = run("Operation", self.raw().update_branch(name.project_id(), name.branch_id(), &mask, &branch)).await?;
+        let op = run(
+            "Operation",
+            self.raw()
+                .update_branch(name.project_id(), name.branch_id(), &mask, &branch),
+        )
+        .await?;
         Operation::new(self.clone(), op)
     }
 
     /// Deletes a branch: soft by default, for good with `.purge(true)`.
     pub fn delete_branch(&self, name: &BranchName) -> DeleteBranch<'_> {
-        DeleteBranch { client: self, name: name.clone(), purge: None }
+        DeleteBranch {
+            client: self,
+            name: name.clone(),
+            purge: None,
+        }
     }
 
     /// Restores a soft-deleted branch.
-    pub async fn undelete_branch(&self, name: &BranchName) -> Result<Operation<(), types::BranchOperationMetadata>, Error> {
-        let body = types::EmptyRequest {};
-        let op = run("Operation", self.raw().undelete_branch(name.project_id(), name.branch_id(), &body)).await?;
+    pub async fn undelete_branch(
+        &self,
+        name: &BranchName,
+    ) -> Result<Operation<(), types::BranchOperationMetadata>, Error> {
+        let body = types::EmptyRequest(serde_json::Map::new());
+        let op = run(
+            "Operation",
+            self.raw().undelete_branch(name.project_id(), name.branch_id(), &body),
+        )
+        .await?;
         Operation::new(self.clone(), op)
     }
 }
@@ -114,7 +130,11 @@ impl DeleteBranch<'_> {
     /// Sends the request.
     pub async fn send(self) -> Result<Operation<(), types::BranchOperationMetadata>, Error> {
         let raw = self.client.raw();
-        let op = run("Operation", raw.delete_branch(self.name.project_id(), self.name.branch_id(), self.purge)).await?;
+        let op = run(
+            "Operation",
+            raw.delete_branch(self.name.project_id(), self.name.branch_id(), self.purge),
+        )
+        .await?;
         Operation::new(self.client.clone(), op)
     }
 }

@@ -23,7 +23,10 @@ impl Client {
     }
 
     /// Removes a catalog registration.
-    pub async fn delete_catalog(&self, name: &CatalogName) -> Result<Operation<(), types::CatalogOperationMetadata>, Error> {
+    pub async fn delete_catalog(
+        &self,
+        name: &CatalogName,
+    ) -> Result<Operation<(), types::CatalogOperationMetadata>, Error> {
         let op = run("Operation", self.raw().delete_catalog(name.catalog_id())).await?;
         Operation::new(self.clone(), op)
     }

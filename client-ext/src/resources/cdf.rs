@@ -9,31 +9,54 @@ impl Client {
     /// `postgres_schema` are required. Its id defaults to the Postgres schema name; set
     /// one with `.cdf_config_id(..)` (`[a-z][a-z0-9_]{0,62}`).
     pub fn create_cdf_config(&self, parent: &DatabaseName, cdf_config: types::CdfConfig) -> CreateCdfConfig<'_> {
-        CreateCdfConfig { client: self, parent: parent.clone(), cdf_config, cdf_config_id: None }
+        CreateCdfConfig {
+            client: self,
+            parent: parent.clone(),
+            cdf_config,
+            cdf_config_id: None,
+        }
     }
 
     /// Gets a change-data-feed configuration.
     pub async fn get_cdf_config(&self, name: &CdfConfigName) -> Result<types::CdfConfig, Error> {
         let raw = self.raw();
-        run("CdfConfig", raw.get_cdf_config(name.project_id(), name.branch_id(), name.database_id(), name.cdf_config_id())).await
+        run(
+            "CdfConfig",
+            raw.get_cdf_config(
+                name.project_id(),
+                name.branch_id(),
+                name.database_id(),
+                name.cdf_config_id(),
+            ),
+        )
+        .await
     }
 
     /// Lists the change-data-feed configurations of a database.
     pub fn list_cdf_configs(&self, parent: &DatabaseName) -> List<types::CdfConfig> {
         let parent = parent.clone();
-        List::new(list_fetch!(self, ListCdfConfigsResponse, [parent], |raw, query, token| raw.list_cdf_configs(
-            parent.project_id(),
-            parent.branch_id(),
-            parent.database_id(),
-            query.page_size,
-            token
-        )))
+        List::new(list_fetch!(
+            self,
+            ListCdfConfigsResponse,
+            [parent],
+            |raw, query, token| raw.list_cdf_configs(
+                parent.project_id(),
+                parent.branch_id(),
+                parent.database_id(),
+                query.page_size,
+                token
+            )
+        ))
     }
 
     /// Deletes a change-data-feed configuration; `.force(true)` also drops the Unity
     /// Catalog tables.
     pub fn delete_cdf_config(&self, name: &CdfConfigName) -> DeleteCdfConfig<'_> {
-        DeleteCdfConfig { client: self, name: name.clone(), force: None }
+        DeleteCdfConfig {
+            client: self,
+            name: name.clone(),
+            force: None,
+        }
     }
 
     /// Gets the replication status of one table.
@@ -42,7 +65,13 @@ impl Client {
         let raw = self.raw();
         run(
             "CdfStatus",
-            raw.get_cdf_status(config.project_id(), config.branch_id(), config.database_id(), name.cdf_config_id(), name.cdf_status_id()),
+            raw.get_cdf_status(
+                config.project_id(),
+                config.branch_id(),
+                config.database_id(),
+                name.cdf_config_id(),
+                name.cdf_status_id(),
+            ),
         )
         .await
     }
@@ -50,14 +79,19 @@ impl Client {
     /// Lists the replication status of every table of a configuration.
     pub fn list_cdf_statuses(&self, parent: &CdfConfigName) -> List<types::CdfStatus> {
         let parent = parent.clone();
-        List::new(list_fetch!(self, ListCdfStatusesResponse, [parent], |raw, query, token| raw.list_cdf_statuses(
-            parent.project_id(),
-            parent.branch_id(),
-            parent.database_id(),
-            parent.cdf_config_id(),
-            query.page_size,
-            token
-        )))
+        List::new(list_fetch!(
+            self,
+            ListCdfStatusesResponse,
+            [parent],
+            |raw, query, token| raw.list_cdf_statuses(
+                parent.project_id(),
+                parent.branch_id(),
+                parent.database_id(),
+                parent.cdf_config_id(),
+                query.page_size,
+                token
+            )
+        ))
     }
 }
 
@@ -88,7 +122,13 @@ impl CreateCdfConfig<'_> {
         let raw = self.client.raw();
         let op = run(
             "Operation",
-            raw.create_cdf_config(p.project_id(), p.branch_id(), p.database_id(), self.cdf_config_id.as_deref(), &self.cdf_config),
+            raw.create_cdf_config(
+                p.project_id(),
+                p.branch_id(),
+                p.database_id(),
+                self.cdf_config_id.as_deref(),
+                &self.cdf_config,
+            ),
         )
         .await?;
         Operation::new(self.client.clone(), op)
@@ -119,7 +159,13 @@ impl DeleteCdfConfig<'_> {
         let raw = self.client.raw();
         let op = run(
             "Operation",
-            raw.delete_cdf_config(n.project_id(), n.branch_id(), n.database_id(), n.cdf_config_id(), self.force),
+            raw.delete_cdf_config(
+                n.project_id(),
+                n.branch_id(),
+                n.database_id(),
+                n.cdf_config_id(),
+                self.force,
+            ),
         )
         .await?;
         Operation::new(self.client.clone(), op)

@@ -13,7 +13,10 @@ impl Client {
     pub fn generate_database_credential(&self, endpoint: &EndpointName) -> GenerateDatabaseCredential<'_> {
         GenerateDatabaseCredential {
             client: self,
-            request: types::GenerateDatabaseCredentialRequest { endpoint: Some(endpoint.to_string()), ..Default::default() },
+            request: types::GenerateDatabaseCredentialRequest {
+                endpoint: Some(endpoint.to_string()),
+                ..Default::default()
+            },
         }
     }
 }
@@ -47,7 +50,11 @@ impl GenerateDatabaseCredential<'_> {
 
     /// Sends the request.
     pub async fn send(self) -> Result<types::DatabaseCredential, Error> {
-        run("DatabaseCredential", self.client.raw().generate_database_credential(&self.request)).await
+        run(
+            "DatabaseCredential",
+            self.client.raw().generate_database_credential(&self.request),
+        )
+        .await
     }
 }
 

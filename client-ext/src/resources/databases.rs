@@ -11,23 +11,34 @@ impl Client {
     /// Creates a database in `parent`; `spec.role` (the owner role's name) is required.
     /// Set its id with `.database_id(..)`; without one the server picks it.
     pub fn create_database(&self, parent: &BranchName, database: types::Database) -> CreateDatabase<'_> {
-        CreateDatabase { client: self, parent: parent.clone(), database, database_id: None, replace_existing: None }
+        CreateDatabase {
+            client: self,
+            parent: parent.clone(),
+            database,
+            database_id: None,
+            replace_existing: None,
+        }
     }
 
     /// Gets a database.
     pub async fn get_database(&self, name: &DatabaseName) -> Result<types::Database, Error> {
-        run("Database", self.raw().get_database(name.project_id(), name.branch_id(), name.database_id())).await
+        run(
+            "Database",
+            self.raw()
+                .get_database(name.project_id(), name.branch_id(), name.database_id()),
+        )
+        .await
     }
 
     /// Lists the databases of a branch.
     pub fn list_databases(&self, parent: &BranchName) -> List<types::Database> {
         let parent = parent.clone();
-        List::new(list_fetch!(self, ListDatabasesResponse, [parent], |raw, query, token| raw.list_databases(
-            parent.project_id(),
-            parent.branch_id(),
-            query.page_size,
-            token
-        )))
+        List::new(list_fetch!(
+            self,
+            ListDatabasesResponse,
+            [parent],
+            |raw, query, token| raw.list_databases(parent.project_id(), parent.branch_id(), query.page_size, token)
+        ))
     }
 
     /// Changes the fields of a database named in `update_mask`.
@@ -41,15 +52,29 @@ impl Client {
         let raw = self.raw();
         let op = run(
             "Operation",
-            raw.update_database(name.project_id(), name.branch_id(), name.database_id(), &mask, &database),
+            raw.update_database(
+                name.project_id(),
+                name.branch_id(),
+                name.database_id(),
+                &mask,
+                &database,
+            ),
         )
         .await?;
         Operation::new(self.clone(), op)
     }
 
     /// Deletes a database.
-    pub async fn delete_database(&self, name: &DatabaseName) -> Result<Operation<(), types::DatabaseOperationMetadata>, Error> {
-        let op = run("Operation", self.raw().delete_database(name.project_id(), name.branch_id(), name.database_id())).await?;
+    pub async fn delete_database(
+        &self,
+        name: &DatabaseName,
+    ) -> Result<Operation<(), types::DatabaseOperationMetadata>, Error> {
+        let op = run(
+            "Operation",
+            self.raw()
+                .delete_database(name.project_id(), name.branch_id(), name.database_id()),
+        )
+        .await?;
         Operation::new(self.clone(), op)
     }
 }

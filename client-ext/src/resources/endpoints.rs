@@ -10,7 +10,12 @@ pub type EndpointOperation = Operation<types::Endpoint, types::EndpointOperation
 impl Client {
     /// Creates endpoint `endpoint_id` of `parent`. `spec.endpoint_type` is required; a
     /// branch has at most one read-write endpoint.
-    pub fn create_endpoint(&self, parent: &BranchName, endpoint_id: &str, endpoint: types::Endpoint) -> CreateEndpoint<'_> {
+    pub fn create_endpoint(
+        &self,
+        parent: &BranchName,
+        endpoint_id: &str,
+        endpoint: types::Endpoint,
+    ) -> CreateEndpoint<'_> {
         CreateEndpoint {
             client: self,
             parent: parent.clone(),
@@ -22,18 +27,23 @@ impl Client {
 
     /// Gets an endpoint (its `status.hosts` say where to connect).
     pub async fn get_endpoint(&self, name: &EndpointName) -> Result<types::Endpoint, Error> {
-        run("Endpoint", self.raw().get_endpoint(name.project_id(), name.branch_id(), name.endpoint_id())).await
+        run(
+            "Endpoint",
+            self.raw()
+                .get_endpoint(name.project_id(), name.branch_id(), name.endpoint_id()),
+        )
+        .await
     }
 
     /// Lists the endpoints of a branch.
     pub fn list_endpoints(&self, parent: &BranchName) -> List<types::Endpoint> {
         let parent = parent.clone();
-        List::new(list_fetch!(self, ListEndpointsResponse, [parent], |raw, query, token| raw.list_endpoints(
-            parent.project_id(),
-            parent.branch_id(),
-            query.page_size,
-            token
-        )))
+        List::new(list_fetch!(
+            self,
+            ListEndpointsResponse,
+            [parent],
+            |raw, query, token| raw.list_endpoints(parent.project_id(), parent.branch_id(), query.page_size, token)
+        ))
     }
 
     /// Changes the fields of an endpoint named in `update_mask`.
@@ -47,15 +57,29 @@ impl Client {
         let raw = self.raw();
         let op = run(
             "Operation",
-            raw.update_endpoint(name.project_id(), name.branch_id(), name.endpoint_id(), &mask, &endpoint),
+            raw.update_endpoint(
+                name.project_id(),
+                name.branch_id(),
+                name.endpoint_id(),
+                &mask,
+                &endpoint,
+            ),
         )
         .await?;
         Operation::new(self.clone(), op)
     }
 
     /// Deletes an endpoint.
-    pub async fn delete_endpoint(&self, name: &EndpointName) -> Result<Operation<(), types::EndpointOperationMetadata>, Error> {
-        let op = run("Operation", self.raw().delete_endpoint(name.project_id(), name.branch_id(), name.endpoint_id())).await?;
+    pub async fn delete_endpoint(
+        &self,
+        name: &EndpointName,
+    ) -> Result<Operation<(), types::EndpointOperationMetadata>, Error> {
+        let op = run(
+            "Operation",
+            self.raw()
+                .delete_endpoint(name.project_id(), name.branch_id(), name.endpoint_id()),
+        )
+        .await?;
         Operation::new(self.clone(), op)
     }
 }
@@ -85,7 +109,13 @@ impl CreateEndpoint<'_> {
         let raw = self.client.raw();
         let op = run(
             "Operation",
-            raw.create_endpoint(name.project_id(), name.branch_id(), name.endpoint_id(), self.replace_existing, &self.endpoint),
+            raw.create_endpoint(
+                name.project_id(),
+                name.branch_id(),
+                name.endpoint_id(),
+                self.replace_existing,
+                &self.endpoint,
+            ),
         )
         .await?;
         Operation::new(self.client.clone(), op)

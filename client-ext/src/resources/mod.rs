@@ -53,7 +53,10 @@ pub(crate) fn check_required<T: RequiredFields>(what: &str, message: &T) -> Resu
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(Error::InvalidInput(InvalidInput::new(what, format!("missing required fields: {}", missing.join(", ")))))
+        Err(Error::InvalidInput(InvalidInput::new(
+            what,
+            format!("missing required fields: {}", missing.join(", ")),
+        )))
     }
 }
 
@@ -66,7 +69,10 @@ pub(crate) struct ListQuery {
 
 /// Fetches one page given the query and a page token.
 pub(crate) type ListFetch<T> = Arc<
-    dyn Fn(ListQuery, Option<String>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<ListPage<T>, Error>> + Send>>
+    dyn Fn(
+            ListQuery,
+            Option<String>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<ListPage<T>, Error>> + Send>>
         + Send
         + Sync,
 >;
@@ -96,7 +102,12 @@ impl<T, const D: bool> std::fmt::Debug for List<T, D> {
 
 impl<T: Send + 'static, const D: bool> List<T, D> {
     pub(crate) fn new(fetch: ListFetch<T>) -> Self {
-        List { fetch, query: ListQuery::default(), page_size: None, page_token: None }
+        List {
+            fetch,
+            query: ListQuery::default(),
+            page_size: None,
+            page_token: None,
+        }
     }
 
     /// Largest number of items per page (the server may return fewer).
@@ -119,7 +130,10 @@ impl<T: Send + 'static, const D: bool> List<T, D> {
         let page_fetch: FetchPage<T> = match page_size {
             Some(Err(_)) => Arc::new(|_| {
                 Box::pin(async {
-                    Err(Error::InvalidInput(InvalidInput::new("page_size", format!("must be at most {}", i32::MAX))))
+                    Err(Error::InvalidInput(InvalidInput::new(
+                        "page_size",
+                        format!("must be at most {}", i32::MAX),
+                    )))
                 })
             }),
             Some(Ok(size)) => {

@@ -25,11 +25,8 @@ impl Client {
 
     /// Lists the projects of the workspace.
     pub fn list_projects(&self) -> List<types::Project, true> {
-        List::new(list_fetch!(self, ListProjectsResponse, [], |raw, query, token| raw.list_projects(
-            query.page_size,
-            token,
-            query.show_deleted
-        )))
+        List::new(list_fetch!(self, ListProjectsResponse, [], |raw, query, token| raw
+            .list_projects(query.page_size, token, query.show_deleted)))
     }
 
     /// Changes the fields of a project named in `update_mask`; `project` carries their new
@@ -40,19 +37,36 @@ impl Client {
         project: types::Project,
         update_mask: &FieldMask,
     ) -> Result<ProjectOperation, Error> {
-        let op = run("Operation", self.raw().update_project(name.project_id(), &update_mask.to_string(), &project)).await?;
+        let op = run(
+            "Operation",
+            self.raw()
+                .update_project(name.project_id(), &update_mask.to_string(), &project),
+        )
+        .await?;
         Operation::new(self.clone(), op)
     }
 
     /// Deletes a project: soft by default (restorable with
     /// [`undelete_project`](Self::undelete_project)), for good with `.purge(true)`.
     pub fn delete_project(&self, name: &ProjectName) -> DeleteProject<'_> {
-        DeleteProject { client: self, name: name.clone(), purge: None }
+        DeleteProject {
+            client: self,
+            name: name.clone(),
+            purge: None,
+        }
     }
 
     /// Restores a soft-deleted project.
-    pub async fn undelete_project(&self, name: &ProjectName) -> Result<Operation<(), types::ProjectOperationMetadata>, Error> {
-        let op = run("Operation", self.raw().undelete_project(name.project_id(), &types::EmptyRequest {})).await?;
+    pub async fn undelete_project(
+        &self,
+        name: &ProjectName,
+    ) -> Result<Operation<(), types::ProjectOperationMetadata>, Error> {
+        let op = run(
+            "Operation",
+            self.raw()
+                .undelete_project(name.project_id(), &types::EmptyRequest(serde_json::Map::new())),
+        )
+        .await?;
         Operation::new(self.clone(), op)
     }
 }
@@ -75,7 +89,11 @@ impl DeleteProject<'_> {
 
     /// Sends the request.
     pub async fn send(self) -> Result<Operation<(), types::ProjectOperationMetadata>, Error> {
-        let op = run("Operation", self.client.raw().delete_project(self.name.project_id(), self.purge)).await?;
+        let op = run(
+            "Operation",
+            self.client.raw().delete_project(self.name.project_id(), self.purge),
+        )
+        .await?;
         Operation::new(self.client.clone(), op)
     }
 }

@@ -11,45 +11,67 @@ impl Client {
     /// Creates a role in `parent`. Set its id with `.role_id(..)` (4–63 lowercase
     /// letters, digits, hyphens); without one the server picks it.
     pub fn create_role(&self, parent: &BranchName, role: types::Role) -> CreateRole<'_> {
-        CreateRole { client: self, parent: parent.clone(), role, role_id: None, replace_existing: None }
+        CreateRole {
+            client: self,
+            parent: parent.clone(),
+            role,
+            role_id: None,
+            replace_existing: None,
+        }
     }
 
     /// Gets a role.
     pub async fn get_role(&self, name: &RoleName) -> Result<types::Role, Error> {
-        run("Role", self.raw().get_role(name.project_id(), name.branch_id(), name.role_id())).await
+        run(
+            "Role",
+            self.raw().get_role(name.project_id(), name.branch_id(), name.role_id()),
+        )
+        .await
     }
 
     /// Lists the roles of a branch.
     pub fn list_roles(&self, parent: &BranchName) -> List<types::Role> {
         let parent = parent.clone();
-        List::new(list_fetch!(self, ListRolesResponse, [parent], |raw, query, token| raw.list_roles(
-            parent.project_id(),
-            parent.branch_id(),
-            query.page_size,
-            token
-        )))
+        List::new(list_fetch!(self, ListRolesResponse, [parent], |raw, query, token| raw
+            .list_roles(parent.project_id(), parent.branch_id(), query.page_size, token)))
     }
 
     /// Changes the fields of a role named in `update_mask` (only `spec.membership_roles`
     /// and `spec.attributes.*` are mutable).
-    pub async fn update_role(&self, name: &RoleName, role: types::Role, update_mask: &FieldMask) -> Result<RoleOperation, Error> {
+    pub async fn update_role(
+        &self,
+        name: &RoleName,
+        role: types::Role,
+        update_mask: &FieldMask,
+    ) -> Result<RoleOperation, Error> {
         let mask = update_mask.to_string();
         let raw = self.raw();
-        let op = run("Operation", raw.update_role(name.project_id(), name.branch_id(), name.role_id(), &mask, &role)).await?;
+        let op = run(
+            "Operation",
+            raw.update_role(name.project_id(), name.branch_id(), name.role_id(), &mask, &role),
+        )
+        .await?;
         Operation::new(self.clone(), op)
     }
 
     /// Deletes a role; `.reassign_owned_to(..)` hands its objects to another role.
     pub fn delete_role(&self, name: &RoleName) -> DeleteRole<'_> {
-        DeleteRole { client: self, name: name.clone(), reassign_owned_to: None }
+        DeleteRole {
+            client: self,
+            name: name.clone(),
+            reassign_owned_to: None,
+        }
     }
 
     /// Reveals the password of a password-authenticated role.
     pub async fn reveal_role_password(&self, name: &RoleName) -> Result<types::RevealRolePasswordResponse, Error> {
-        let body = types::EmptyRequest {};
+        let body = types::EmptyRequest(serde_json::Map::new());
         let raw = self.raw();
-        run("RevealRolePasswordResponse", raw.reveal_role_password(name.project_id(), name.branch_id(), name.role_id(), &body))
-            .await
+        run(
+            "RevealRolePasswordResponse",
+            raw.reveal_role_password(name.project_id(), name.branch_id(), name.role_id(), &body),
+        )
+        .await
     }
 }
 
@@ -122,8 +144,16 @@ impl DeleteRole<'_> {
     pub async fn send(self) -> Result<Operation<(), types::RoleOperationMetadata>, Error> {
         let raw = self.client.raw();
         let n = &self.name;
-        let op = run("Operation", raw.delete_role(n.project_id(), n.branch_id(), n.role_id(), self.reassign_owned_to.as_deref()))
-            .await?;
+        let op = run(
+            "Operation",
+            raw.delete_role(
+                n.project_id(),
+                n.branch_id(),
+                n.role_id(),
+                self.reassign_owned_to.as_deref(),
+            ),
+        )
+        .await?;
         Operation::new(self.client.clone(), op)
     }
 }

@@ -13,7 +13,11 @@ impl Client {
         synced_table: types::SyncedTable,
     ) -> Result<Operation<types::SyncedTable, types::SyncedTableOperationMetadata>, Error> {
         check_required("synced_table", &synced_table)?;
-        let op = run("Operation", self.raw().create_synced_table(name.synced_table_id(), &synced_table)).await?;
+        let op = run(
+            "Operation",
+            self.raw().create_synced_table(name.synced_table_id(), &synced_table),
+        )
+        .await?;
         Operation::new(self.clone(), op)
     }
 

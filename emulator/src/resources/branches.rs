@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    Call, Ctx, base, check_body_name, check_enum, check_expiry, check_lsn, expiry_of, is_deleted,
-    required_id, spec_of, touch,
+    Call, Ctx, base, check_body_name, check_enum, check_expiry, check_lsn, expiry_of, is_deleted, required_id, spec_of,
+    touch,
 };
 use crate::errors::ApiError;
 use crate::ids;
@@ -17,12 +17,7 @@ const KIND: &str = "Branch";
 const LOGICAL_SIZE: i64 = 31_457_280;
 
 const RULES: Rules = Rules {
-    mutable: &[
-        "spec.is_protected",
-        "spec.ttl",
-        "spec.expire_time",
-        "spec.no_expiry",
-    ],
+    mutable: &["spec.is_protected", "spec.ttl", "spec.expire_time", "spec.no_expiry"],
     oneofs: &[("spec.expiration", &["expire_time", "ttl", "no_expiry"])],
     immutable: &[
         "spec.source_branch",
@@ -95,9 +90,7 @@ fn validate(ctx: &Ctx<'_>, project: &str, spec: &Value) -> Result<(), ApiError> 
     if let Some(t) = time
         && t > ctx.now
     {
-        return Err(ApiError::invalid(
-            "spec.source_branch_time must not be in the future",
-        ));
+        return Err(ApiError::invalid("spec.source_branch_time must not be in the future"));
     }
     let src = wire::str_at(spec, "source_branch")?;
     if let Some(snap) = wire::str_at(spec, "source_snapshot")? {
@@ -266,9 +259,7 @@ pub fn undelete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     let cur = ctx.get(KIND, &name)?;
     if !is_deleted(&cur) {
-        return Err(ApiError::invalid_state(format!(
-            "{KIND} '{name}' is not deleted."
-        )));
+        return Err(ApiError::invalid_state(format!("{KIND} '{name}' is not deleted.")));
     }
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
@@ -291,8 +282,7 @@ fn schedule_name(call: &Call) -> (String, String) {
 /// `GET /projects/{p}/branches/{b}/snapshot-schedule` (an unset schedule is `{name}`).
 pub fn get_schedule(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let (branch, name) = schedule_name(call);
-    ctx.live(KIND, &branch)
-        .map_err(|_| ApiError::not_found(KIND, &name))?;
+    ctx.live(KIND, &branch).map_err(|_| ApiError::not_found(KIND, &name))?;
     Ok(ctx
         .store
         .view(&name, ctx.instant)
@@ -367,20 +357,10 @@ fn check_cadence(c: &Value, i: usize) -> Result<(), ApiError> {
 /// `PATCH /projects/{p}/branches/{b}/snapshot-schedule?update_mask=schedule`.
 pub fn update_schedule(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let (branch, name) = schedule_name(call);
-    ctx.live(KIND, &branch)
-        .map_err(|_| ApiError::not_found(KIND, &name))?;
+    ctx.live(KIND, &branch).map_err(|_| ApiError::not_found(KIND, &name))?;
     check_body_name(&call.body, &name)?;
-    let cur = ctx
-        .store
-        .value(&name)
-        .cloned()
-        .unwrap_or_else(|| json!({"name": name}));
-    let v = mask::apply(
-        &cur,
-        &call.body,
-        call.query.get("update_mask"),
-        &SCHEDULE_RULES,
-    )?;
+    let cur = ctx.store.value(&name).cloned().unwrap_or_else(|| json!({"name": name}));
+    let v = mask::apply(&cur, &call.body, call.query.get("update_mask"), &SCHEDULE_RULES)?;
     let sched = v
         .get("schedule")
         .and_then(Value::as_array)
@@ -392,9 +372,5 @@ pub fn update_schedule(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError
         return Ok(op);
     }
     ctx.store.put(&name, v.clone(), None);
-    Ok(ctx.op(
-        &name,
-        "SnapshotSchedule",
-        Outcome::Resource("SnapshotSchedule", v),
-    ))
+    Ok(ctx.op(&name, "SnapshotSchedule", Outcome::Resource("SnapshotSchedule", v)))
 }

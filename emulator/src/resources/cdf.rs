@@ -68,13 +68,7 @@ pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let db = db_of(call);
     ctx.live("Database", &db)?;
-    ctx.list(
-        call,
-        &format!("{db}/cdf-configs"),
-        "cdf_configs",
-        false,
-        1000,
-    )
+    ctx.list(call, &format!("{db}/cdf-configs"), "cdf_configs", false, 1000)
 }
 
 /// `DELETE .../cdf-configs/{c}[?force=true]`.
@@ -99,32 +93,18 @@ pub fn get_status(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn list_statuses(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let cfg = name_of(call);
     ctx.live(KIND, &cfg)?;
-    ctx.list(
-        call,
-        &format!("{cfg}/cdf-statuses"),
-        "cdf_statuses",
-        false,
-        1000,
-    )
+    ctx.list(call, &format!("{cfg}/cdf-statuses"), "cdf_statuses", false, 1000)
 }
 
 /// Adds a streaming CDF status for `postgres_table` under an existing CDF config.
-pub fn add_status(
-    ctx: &mut Ctx<'_>,
-    config: &str,
-    postgres_table: &str,
-) -> Result<Value, ApiError> {
+pub fn add_status(ctx: &mut Ctx<'_>, config: &str, postgres_table: &str) -> Result<Value, ApiError> {
     let cfg = ctx.live(KIND, config)?;
     ids::check_pg_ident("postgres_table", postgres_table)?;
     let name = format!("{config}/cdf-statuses/{postgres_table}");
     let uc = format!(
         "{}.{}.{postgres_table}",
-        cfg.get("catalog")
-            .and_then(Value::as_str)
-            .unwrap_or_default(),
-        cfg.get("schema")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        cfg.get("catalog").and_then(Value::as_str).unwrap_or_default(),
+        cfg.get("schema").and_then(Value::as_str).unwrap_or_default()
     );
     let v = json!({
         "committed_lsn": ids::lsn(), "create_time": ctx.ts(), "last_sync_time": ctx.ts(), "name": name,

@@ -24,20 +24,10 @@ fn check_claims(body: &Value) -> Result<(), ApiError> {
         .ok_or_else(|| ApiError::invalid("claims must be a list"))?;
     for c in arr {
         if c.get("permission_set").and_then(Value::as_str) != Some("READ_ONLY") {
-            return Err(ApiError::invalid(
-                "claims[].permission_set must be READ_ONLY",
-            ));
+            return Err(ApiError::invalid("claims[].permission_set must be READ_ONLY"));
         }
-        for r in c
-            .get("resources")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let t = r
-                .get("table_name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+        for r in c.get("resources").and_then(Value::as_array).into_iter().flatten() {
+            let t = r.get("table_name").and_then(Value::as_str).unwrap_or_default();
             ids::check_three_part("claims[].resources[].table_name", t)?;
         }
     }
@@ -50,9 +40,7 @@ pub fn generate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::invalid("Field 'endpoint' is required"))?;
     if !endpoint.contains("/endpoints/") {
-        return Err(ApiError::invalid(format!(
-            "Invalid endpoint name '{endpoint}'"
-        )));
+        return Err(ApiError::invalid(format!("Invalid endpoint name '{endpoint}'")));
     }
     ctx.live("Endpoint", endpoint)?;
     check_claims(&call.body)?;
@@ -60,9 +48,7 @@ pub fn generate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let exp = wire::ts_at(&call.body, "expire_time")?;
     let expire = match (ttl, exp) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid(
-                "Only one of ttl and expire_time may be set",
-            ));
+            return Err(ApiError::invalid("Only one of ttl and expire_time may be set"));
         }
         (Some(t), None) => {
             if !(MIN_TTL..=MAX_TTL).contains(&t) {
@@ -83,8 +69,7 @@ pub fn generate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         }
         (None, None) => ctx.now + chrono::Duration::seconds(MAX_TTL as i64),
     };
-    let header =
-        URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"lakebase-emulator","typ":"JWT"}"#);
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"lakebase-emulator","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(
         json!({
             "sub": super::OWNER, "aud": endpoint, "iat": ctx.now.timestamp(), "exp": expire.timestamp(),

@@ -45,9 +45,7 @@ fn check_spec(spec: &Value) -> Result<(), ApiError> {
             .as_array()
             .ok_or_else(|| ApiError::invalid("spec.db_schemas must be a list"))?;
         if arr.len() > 100 {
-            return Err(ApiError::invalid(
-                "spec.db_schemas may have at most 100 entries",
-            ));
+            return Err(ApiError::invalid("spec.db_schemas may have at most 100 entries"));
         }
         for x in arr {
             ids::check_pg_ident("spec.db_schemas entry", x.as_str().unwrap_or_default())?;
@@ -79,12 +77,7 @@ fn refresh_status(ctx: &Ctx<'_>, v: &mut Value, db: &Value) {
         wire::set(&mut s, "openapi_mode", json!("OPEN_API_MODE_DISABLED"));
     }
     let mut avail = vec![json!("public")];
-    for x in spec
-        .get("db_schemas")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for x in spec.get("db_schemas").and_then(Value::as_array).into_iter().flatten() {
         if !avail.contains(x) {
             avail.push(x.clone());
         }
@@ -100,20 +93,11 @@ fn refresh_status(ctx: &Ctx<'_>, v: &mut Value, db: &Value) {
                 .and_then(Value::as_str)
                 .map(str::to_string)
         })
-        .unwrap_or_else(|| {
-            format!(
-                "ep-unassigned.database.{}.cloud.databricks.com",
-                super::REGION
-            )
-        });
+        .unwrap_or_else(|| format!("ep-unassigned.database.{}.cloud.databricks.com", super::REGION));
     let pgdb = wire::get(db, "status.postgres_database")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    wire::set(
-        &mut s,
-        "url",
-        json!(format!("https://{host}/api/2.0/data-api/{pgdb}")),
-    );
+    wire::set(&mut s, "url", json!(format!("https://{host}/api/2.0/data-api/{pgdb}")));
     wire::set(v, "status", s);
 }
 

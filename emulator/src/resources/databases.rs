@@ -15,18 +15,11 @@ const KIND: &str = "Database";
 const RULES: Rules = Rules {
     mutable: &["spec.role", "spec.postgres_database"],
     oneofs: &[],
-    immutable: &[
-        "name",
-        "database_id",
-        "parent",
-        "create_time",
-        "update_time",
-    ],
+    immutable: &["name", "database_id", "parent", "create_time", "update_time"],
 };
 
 fn check(ctx: &Ctx<'_>, branch: &str, name: &str, spec: &Value) -> Result<(), ApiError> {
-    let role = wire::str_at(spec, "role")?
-        .ok_or_else(|| ApiError::invalid("Field 'spec.role' is required"))?;
+    let role = wire::str_at(spec, "role")?.ok_or_else(|| ApiError::invalid("Field 'spec.role' is required"))?;
     if !role.starts_with(&format!("{branch}/roles/")) {
         return Err(ApiError::invalid(format!(
             "spec.role '{role}' is not a role of branch '{branch}'"
@@ -35,17 +28,13 @@ fn check(ctx: &Ctx<'_>, branch: &str, name: &str, spec: &Value) -> Result<(), Ap
     ctx.live("Role", role)?;
     if let Some(pg) = wire::str_at(spec, "postgres_database")? {
         if !(1..=63).contains(&pg.len()) {
-            return Err(ApiError::invalid(
-                "spec.postgres_database must be 1-63 characters",
-            ));
+            return Err(ApiError::invalid("spec.postgres_database must be 1-63 characters"));
         }
         let taken = ctx
             .store
             .values_in(&format!("{branch}/databases"))
             .into_iter()
-            .any(|(n, v)| {
-                n != name && wire::get(v, "status.postgres_database") == Some(&json!(pg))
-            });
+            .any(|(n, v)| n != name && wire::get(v, "status.postgres_database") == Some(&json!(pg)));
         if taken {
             return Err(ApiError::already_exists("Postgres database", pg));
         }
@@ -89,8 +78,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         return Ok(op);
     }
     let now = ctx.ts();
-    let mut v = existing
-        .unwrap_or_else(|| Value::Object(base(&name, "database_id", &id, Some(&branch), &now)));
+    let mut v = existing.unwrap_or_else(|| Value::Object(base(&name, "database_id", &id, Some(&branch), &now)));
     wire::set(&mut v, "spec", spec);
     refresh_status(&mut v, &id);
     touch(&mut v, &now);
@@ -114,13 +102,7 @@ pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
     ctx.live("Branch", &branch)?;
-    ctx.list(
-        call,
-        &format!("{branch}/databases"),
-        "databases",
-        false,
-        1000,
-    )
+    ctx.list(call, &format!("{branch}/databases"), "databases", false, 1000)
 }
 
 /// `PATCH .../databases/{d}?update_mask=`.

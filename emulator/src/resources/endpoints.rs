@@ -3,9 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    Call, Ctx, base, check_body_name, check_compute, check_enum, required_id, spec_of, touch,
-};
+use super::{Call, Ctx, base, check_body_name, check_compute, check_enum, required_id, spec_of, touch};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::mask::{self, Rules};
@@ -30,10 +28,7 @@ const RULES: Rules = Rules {
         "spec.group.max",
         "spec.group.enable_readable_secondaries",
     ],
-    oneofs: &[(
-        "spec.suspension",
-        &["no_suspension", "suspend_timeout_duration"],
-    )],
+    oneofs: &[("spec.suspension", &["no_suspension", "suspend_timeout_duration"])],
     immutable: &[
         "spec.endpoint_type",
         "name",
@@ -71,13 +66,8 @@ fn refresh_status(v: &mut Value, defaults: &Value) {
     if let Some(g) = obj(&spec, "group") {
         wire::set(&mut s, "group", g);
     } else {
-        for (k, d) in [
-            ("autoscaling_limit_min_cu", 0.5),
-            ("autoscaling_limit_max_cu", 2.0),
-        ] {
-            let x = obj(&spec, k)
-                .or_else(|| obj(defaults, k))
-                .unwrap_or(json!(d));
+        for (k, d) in [("autoscaling_limit_min_cu", 0.5), ("autoscaling_limit_max_cu", 2.0)] {
+            let x = obj(&spec, k).or_else(|| obj(defaults, k)).unwrap_or(json!(d));
             wire::set(&mut s, k, x);
         }
     }
@@ -95,21 +85,13 @@ fn refresh_status(v: &mut Value, defaults: &Value) {
             wire::set(&mut s, "suspend_timeout_duration", x);
         }
     }
-    let settings = obj(&spec, "settings")
-        .or_else(|| obj(defaults, "pg_settings").map(|p| json!({"pg_settings": p})));
+    let settings = obj(&spec, "settings").or_else(|| obj(defaults, "pg_settings").map(|p| json!({"pg_settings": p})));
     if let Some(x) = settings {
         wire::set(&mut s, "settings", x);
     }
-    let disabled = spec
-        .get("disabled")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let disabled = spec.get("disabled").and_then(Value::as_bool).unwrap_or(false);
     wire::set(&mut s, "disabled", json!(disabled));
-    wire::set(
-        &mut s,
-        "current_state",
-        json!(if disabled { "IDLE" } else { "ACTIVE" }),
-    );
+    wire::set(&mut s, "current_state", json!(if disabled { "IDLE" } else { "ACTIVE" }));
     wire::set(
         &mut s,
         "endpoint_type",
@@ -126,12 +108,7 @@ pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Value {
     let mut v = Value::Object(base(&name, "endpoint_id", id, Some(branch), &now));
     wire::set(&mut v, "uid", json!(uid));
     wire::set(&mut v, "spec", spec);
-    let host = |suffix: &str| {
-        format!(
-            "{uid}{suffix}.database.{}.cloud.databricks.com",
-            super::REGION
-        )
-    };
+    let host = |suffix: &str| format!("{uid}{suffix}.database.{}.cloud.databricks.com", super::REGION);
     wire::set(
         &mut v,
         "status",
@@ -148,8 +125,7 @@ pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Value {
     );
     let defaults = project_defaults(ctx, branch);
     refresh_status(&mut v, &defaults);
-    let overlay =
-        ctx.overlay(json!({"status": {"current_state": "INIT", "pending_state": "ACTIVE"}}));
+    let overlay = ctx.overlay(json!({"status": {"current_state": "INIT", "pending_state": "ACTIVE"}}));
     ctx.store.put(&name, v.clone(), overlay);
     v
 }
@@ -237,13 +213,7 @@ pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
     ctx.live("Branch", &branch)?;
-    ctx.list(
-        call,
-        &format!("{branch}/endpoints"),
-        "endpoints",
-        false,
-        1000,
-    )
+    ctx.list(call, &format!("{branch}/endpoints"), "endpoints", false, 1000)
 }
 
 /// `PATCH .../endpoints/{e}?update_mask=`.

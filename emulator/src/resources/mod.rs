@@ -26,6 +26,8 @@ use crate::wire;
 
 /// Owner reported on projects.
 pub const OWNER: &str = "user@example.com";
+/// Largest accepted expiry `ttl` (ten years), keeping timestamp arithmetic in range.
+const MAX_TTL_SECS: f64 = 315_360_000.0;
 /// Fake cloud region used in endpoint host names.
 pub const REGION: &str = "us-east-1";
 
@@ -181,13 +183,7 @@ impl Ctx<'_> {
 }
 
 /// Common fields of a new resource.
-pub fn base(
-    name: &str,
-    id_key: &str,
-    id: &str,
-    parent: Option<&str>,
-    now: &str,
-) -> Map<String, Value> {
+pub fn base(name: &str, id_key: &str, id: &str, parent: Option<&str>, now: &str) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("name".into(), json!(name));
     if !id_key.is_empty() {
@@ -322,9 +318,7 @@ pub fn check_compute(v: &Value, prefix: &str) -> Result<(), ApiError> {
     }
     if let Some(pg) = wire::get(v, "pg_settings").or_else(|| wire::get(v, "settings.pg_settings"))
         && !pg.is_null()
-        && !pg
-            .as_object()
-            .is_some_and(|m| m.values().all(Value::is_string))
+        && !pg.as_object().is_some_and(|m| m.values().all(Value::is_string))
     {
         return Err(ApiError::invalid("pg_settings must map strings to strings"));
     }
@@ -341,9 +335,9 @@ pub fn check_expiry(spec: &Value, now: DateTime<Utc>) -> Result<usize, ApiError>
         return Err(ApiError::invalid("spec.no_expiry must be true when set"));
     }
     if let Some(t) = ttl
-        && t <= 0.0
+        && !(t > 0.0 && t <= MAX_TTL_SECS)
     {
-        return Err(ApiError::invalid("spec.ttl must be positive"));
+        return Err(ApiError::invalid("spec.ttl must be positive and at most 3650 days"));
     }
     if let Some(e) = exp
         && e <= now
@@ -362,22 +356,17 @@ pub fn check_expiry(spec: &Value, now: DateTime<Utc>) -> Result<usize, ApiError>
 /// The absolute expiry implied by an expiry oneof, if any.
 pub fn expiry_of(spec: &Value, now: DateTime<Utc>) -> Option<String> {
     if let Ok(Some(t)) = wire::duration_at(spec, "ttl") {
-        let ms = (t * 1000.0) as i64;
+        let ms = (t.clamp(0.0, MAX_TTL_SECS) * 1000.0) as i64;
         return Some(wire::ts(now + chrono::Duration::milliseconds(ms)));
     }
-    wire::ts_at(spec, "expire_time")
-        .ok()
-        .flatten()
-        .map(wire::ts)
+    wire::ts_at(spec, "expire_time").ok().flatten().map(wire::ts)
 }
 
 /// Validates a Postgres text LSN (`16/B374D848`).
 pub fn check_lsn(spec: &Value, path: &str) -> Result<(), ApiError> {
     if let Some(l) = wire::str_at(spec, path)? {
         let ok = l.split_once('/').is_some_and(|(a, b)| {
-            !a.is_empty()
-                && !b.is_empty()
-                && a.chars().chain(b.chars()).all(|c| c.is_ascii_hexdigit())
+            !a.is_empty() && !b.is_empty() && a.chars().chain(b.chars()).all(|c| c.is_ascii_hexdigit())
         });
         if !ok {
             return Err(ApiError::invalid(format!("Invalid LSN '{l}' for '{path}'")));
@@ -386,7 +375,7 @@ pub fn check_lsn(spec: &Value, path: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Builds `{name, ...}` and sets `update_time`.
+/// Sets `update_time` to `now`.
 pub fn touch(v: &mut Value, now: &str) {
     wire::set(v, "update_time", json!(now));
 }

@@ -4,8 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{
-    Call, Ctx, base, branches, check_body_name, check_compute, endpoints, is_deleted, required_id,
-    spec_of, touch,
+    Call, Ctx, base, branches, check_body_name, check_compute, endpoints, is_deleted, required_id, spec_of, touch,
 };
 use crate::errors::ApiError;
 use crate::ids;
@@ -55,9 +54,7 @@ fn check_spec(spec: &Value) -> Result<(), ApiError> {
     if let Some(d) = wire::str_at(spec, "display_name")?
         && !(1..=256).contains(&d.chars().count())
     {
-        return Err(ApiError::invalid(
-            "spec.display_name must be 1-256 characters",
-        ));
+        return Err(ApiError::invalid("spec.display_name must be 1-256 characters"));
     }
     if let Some(h) = wire::duration_at(spec, "history_retention_duration")?
         && !(172_800.0..=3_024_000.0).contains(&h)
@@ -69,9 +66,7 @@ fn check_spec(spec: &Value) -> Result<(), ApiError> {
     if let Some(v) = wire::f64_at(spec, "pg_version")?
         && !(14.0..=18.0).contains(&v)
     {
-        return Err(ApiError::invalid(format!(
-            "Unsupported spec.pg_version {v}"
-        )));
+        return Err(ApiError::invalid(format!("Unsupported spec.pg_version {v}")));
     }
     wire::bool_at(spec, "enable_pg_native_login")?;
     wire::str_at(spec, "budget_policy_id")?;
@@ -80,15 +75,10 @@ fn check_spec(spec: &Value) -> Result<(), ApiError> {
             .as_array()
             .is_some_and(|a| a.iter().all(|t| t.get("key").is_some_and(Value::is_string)));
         if !ok {
-            return Err(ApiError::invalid(
-                "spec.custom_tags must be a list of {key, value}",
-            ));
+            return Err(ApiError::invalid("spec.custom_tags must be a list of {key, value}"));
         }
     }
-    if let Some(d) = spec
-        .get("default_endpoint_settings")
-        .filter(|d| !d.is_null())
-    {
+    if let Some(d) = spec.get("default_endpoint_settings").filter(|d| !d.is_null()) {
         check_compute(d, "spec.default_endpoint_settings")?;
     }
     Ok(())
@@ -182,11 +172,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     }
     let spec = spec_of(&call.body)?;
     check_spec(&spec)?;
-    if let Some(i) = call
-        .body
-        .get("initial_endpoint_spec")
-        .filter(|x| !x.is_null())
-    {
+    if let Some(i) = call.body.get("initial_endpoint_spec").filter(|x| !x.is_null()) {
         check_compute(i, "initial_endpoint_spec")?;
     }
     wire::bool_at(&call.body, "initial_branch_spec.is_protected")?;
@@ -220,9 +206,7 @@ pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let mut v = mask::apply(&cur, &call.body, call.query.get("update_mask"), &RULES)?;
     let spec = v.get("spec").cloned().unwrap_or_else(|| json!({}));
     check_spec(&spec)?;
-    if wire::get(&cur, "spec.pg_version").is_some()
-        && wire::get(&cur, "spec.pg_version") != spec.get("pg_version")
-    {
+    if wire::get(&cur, "spec.pg_version").is_some() && wire::get(&cur, "spec.pg_version") != spec.get("pg_version") {
         return Err(ApiError::invalid(
             "Field 'spec.pg_version' is immutable and cannot be updated",
         ));
@@ -288,9 +272,7 @@ pub fn undelete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     let cur = ctx.get(KIND, &name)?;
     if !is_deleted(&cur) {
-        return Err(ApiError::invalid_state(format!(
-            "{KIND} '{name}' is not deleted."
-        )));
+        return Err(ApiError::invalid_state(format!("{KIND} '{name}' is not deleted.")));
     }
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);

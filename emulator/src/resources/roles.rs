@@ -39,16 +39,8 @@ const RULES: Rules = Rules {
 };
 
 fn check_spec(spec: &Value) -> Result<(), ApiError> {
-    check_enum(
-        spec,
-        "identity_type",
-        &["USER", "SERVICE_PRINCIPAL", "GROUP"],
-    )?;
-    check_enum(
-        spec,
-        "auth_method",
-        &["LAKEBASE_OAUTH_V1", "NO_LOGIN", SCRAM],
-    )?;
+    check_enum(spec, "identity_type", &["USER", "SERVICE_PRINCIPAL", "GROUP"])?;
+    check_enum(spec, "auth_method", &["LAKEBASE_OAUTH_V1", "NO_LOGIN", SCRAM])?;
     for k in ["createdb", "createrole", "bypassrls"] {
         wire::bool_at(spec, &format!("attributes.{k}"))?;
     }
@@ -65,9 +57,7 @@ fn check_spec(spec: &Value) -> Result<(), ApiError> {
     if let Some(p) = wire::str_at(spec, "postgres_role")?
         && !(1..=63).contains(&p.len())
     {
-        return Err(ApiError::invalid(
-            "spec.postgres_role must be 1-63 characters",
-        ));
+        return Err(ApiError::invalid("spec.postgres_role must be 1-63 characters"));
     }
     Ok(())
 }
@@ -85,10 +75,7 @@ fn refresh_status(v: &mut Value) {
         "attributes",
         json!({"bypassrls": attr("bypassrls"), "createdb": attr("createdb"), "createrole": attr("createrole")}),
     );
-    match spec
-        .get("membership_roles")
-        .filter(|m| !wire::is_empty(Some(m)))
-    {
+    match spec.get("membership_roles").filter(|m| !wire::is_empty(Some(m))) {
         Some(m) => wire::set(&mut s, "membership_roles", m.clone()),
         None => wire::remove(&mut s, "membership_roles"),
     }
@@ -120,11 +107,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
                 .and_then(ids::role_id_from)
                 .unwrap_or_else(|| format!("role-{}", ids::hex8()));
             if ctx.store.contains(&format!("{branch}/roles/{base_id}")) {
-                format!(
-                    "{}-{}",
-                    base_id.chars().take(54).collect::<String>(),
-                    ids::hex8()
-                )
+                format!("{}-{}", base_id.chars().take(54).collect::<String>(), ids::hex8())
             } else {
                 base_id
             }
@@ -231,11 +214,7 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     ctx.get(KIND, &name)?;
     let branch = store_parent(&name);
-    let target = match call
-        .query
-        .get("reassign_owned_to")
-        .filter(|s| !s.is_empty())
-    {
+    let target = match call.query.get("reassign_owned_to").filter(|s| !s.is_empty()) {
         Some(t) => {
             let full = if t.contains('/') {
                 t.to_string()
@@ -243,9 +222,7 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
                 format!("{branch}/roles/{t}")
             };
             if full == name || !full.starts_with(&format!("{branch}/roles/")) {
-                return Err(ApiError::invalid(format!(
-                    "Invalid reassign_owned_to '{t}'"
-                )));
+                return Err(ApiError::invalid(format!("Invalid reassign_owned_to '{t}'")));
             }
             ctx.live(KIND, &full)?;
             Some(full)
@@ -288,15 +265,8 @@ pub fn reveal_password(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError
     let v = ctx.live(KIND, &name)?;
     let auth = wire::str_at(&v, "status.auth_method")?.unwrap_or(SCRAM);
     if auth != SCRAM {
-        return Err(ApiError::invalid(format!(
-            "Role uses {auth} and has no password."
-        )));
+        return Err(ApiError::invalid(format!("Role uses {auth} and has no password.")));
     }
-    let pw = ctx
-        .store
-        .passwords
-        .entry(name)
-        .or_insert_with(gen_password)
-        .clone();
+    let pw = ctx.store.passwords.entry(name).or_insert_with(gen_password).clone();
     Ok(json!({"password": pw}))
 }

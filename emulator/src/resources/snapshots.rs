@@ -73,13 +73,7 @@ pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let project = format!("projects/{}", call.ids[0]);
     ctx.live("Project", &project)?;
-    ctx.list(
-        call,
-        &format!("{project}/snapshots"),
-        "snapshots",
-        false,
-        1000,
-    )
+    ctx.list(call, &format!("{project}/snapshots"), "snapshots", false, 1000)
 }
 
 /// `DELETE /projects/{p}/snapshots/{s}`.

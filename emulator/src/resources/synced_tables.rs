@@ -23,11 +23,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         .ok_or_else(|| ApiError::invalid("Field 'spec.source_table_full_name' is required"))?;
     ids::check_three_part("spec.source_table_full_name", src)?;
     let policy = wire::str_at(&spec, "scheduling_policy")?.unwrap_or("TRIGGERED");
-    check_enum(
-        &spec,
-        "scheduling_policy",
-        &["CONTINUOUS", "SNAPSHOT", "TRIGGERED"],
-    )?;
+    check_enum(&spec, "scheduling_policy", &["CONTINUOUS", "SNAPSHOT", "TRIGGERED"])?;
     let branch = super::catalogs::resolve_branch(ctx, wire::str_at(&spec, "branch")?)?;
     let catalog = format!("catalogs/{}", id.split('.').next().unwrap_or_default());
     let pg = match wire::str_at(&spec, "postgres_database")? {
@@ -47,13 +43,9 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         ));
     }
     if let Some(cols) = spec.get("primary_key_columns").filter(|c| !c.is_null())
-        && !cols
-            .as_array()
-            .is_some_and(|a| a.iter().all(Value::is_string))
+        && !cols.as_array().is_some_and(|a| a.iter().all(Value::is_string))
     {
-        return Err(ApiError::invalid(
-            "spec.primary_key_columns must be a list of strings",
-        ));
+        return Err(ApiError::invalid("spec.primary_key_columns must be a list of strings"));
     }
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
