@@ -163,18 +163,17 @@ pub fn everything_is_described(document: &OpenAPI) -> Vec<String> {
             problems.push(format!("{method} {path} has no summary"));
         }
         for p in &op.parameters {
-            if let ReferenceOr::Item(p) = p {
-                if p.parameter_data_ref()
+            if let ReferenceOr::Item(p) = p
+                && p.parameter_data_ref()
                     .description
                     .as_deref()
                     .unwrap_or_default()
                     .is_empty()
-                {
-                    problems.push(format!(
-                        "{method} {path}: parameter {} has no description",
-                        p.parameter_data_ref().name
-                    ));
-                }
+            {
+                problems.push(format!(
+                    "{method} {path}: parameter {} has no description",
+                    p.parameter_data_ref().name
+                ));
             }
         }
     }
@@ -186,10 +185,10 @@ pub fn everything_is_described(document: &OpenAPI) -> Vec<String> {
         if schema.schema_data.description.as_deref().unwrap_or_default().is_empty() {
             problems.push(format!("schema {name} has no description"));
         }
-        if let SchemaKind::Type(Type::String(s)) = &schema.schema_kind {
-            if s.enumeration.iter().any(Option::is_none) {
-                problems.push(format!("enum {name} has a null value"));
-            }
+        if let SchemaKind::Type(Type::String(s)) = &schema.schema_kind
+            && s.enumeration.iter().any(Option::is_none)
+        {
+            problems.push(format!("enum {name} has a null value"));
         }
         if let SchemaKind::Type(Type::Object(o)) = &schema.schema_kind {
             for (field, prop) in &o.properties {

@@ -200,10 +200,10 @@ fn operation_fact(path: &str, method: String, op: &Operation) -> OperationFact {
     for p in &op.parameters {
         let ReferenceOr::Item(p) = p else { continue };
         match p {
-            openapiv3::Parameter::Path { parameter_data, .. } => {
-                if parameter_data.extensions.get("x-lakebase-verbatim") == Some(&serde_json::Value::Bool(true)) {
-                    verbatim_params.push(parameter_data.name.clone());
-                }
+            openapiv3::Parameter::Path { parameter_data, .. }
+                if parameter_data.extensions.get("x-lakebase-verbatim") == Some(&serde_json::Value::Bool(true)) =>
+            {
+                verbatim_params.push(parameter_data.name.clone());
             }
             openapiv3::Parameter::Query { parameter_data, .. } => query_params.push(parameter_data.name.clone()),
             _ => {}

@@ -33,12 +33,11 @@ pub fn drop_api_version_header(file: &mut syn::File) {
                 .retain(|stmt| !stmt.to_token_stream().to_string().contains("\"api-version\""));
             if f.block.stmts.len() != before && !f.block.to_token_stream().to_string().contains("header_map . append") {
                 for stmt in &mut f.block.stmts {
-                    if let syn::Stmt::Local(local) = stmt {
-                        if let syn::Pat::Ident(pat) = &mut local.pat {
-                            if pat.ident == "header_map" {
-                                pat.mutability = None;
-                            }
-                        }
+                    if let syn::Stmt::Local(local) = stmt
+                        && let syn::Pat::Ident(pat) = &mut local.pat
+                        && pat.ident == "header_map"
+                    {
+                        pat.mutability = None;
                     }
                 }
             }
@@ -82,18 +81,18 @@ fn unwrap_encode_path(tokens: TokenStream, params: &[String]) -> TokenStream {
     let mut out = Vec::with_capacity(trees.len());
     let mut i = 0;
     while i < trees.len() {
-        if let (TokenTree::Ident(ident), Some(TokenTree::Group(args))) = (&trees[i], trees.get(i + 1)) {
-            if ident == "encode_path" {
-                let inner: Vec<TokenTree> = args.stream().into_iter().collect();
-                let names_param = matches!(
-                    (inner.first(), inner.get(1)),
-                    (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(name))) if p.as_char() == '&' && params.iter().any(|x| name == x)
-                );
-                if names_param {
-                    out.extend(inner.into_iter().skip(1));
-                    i += 2;
-                    continue;
-                }
+        if let (TokenTree::Ident(ident), Some(TokenTree::Group(args))) = (&trees[i], trees.get(i + 1))
+            && ident == "encode_path"
+        {
+            let inner: Vec<TokenTree> = args.stream().into_iter().collect();
+            let names_param = matches!(
+                (inner.first(), inner.get(1)),
+                (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(name))) if p.as_char() == '&' && params.iter().any(|x| name == x)
+            );
+            if names_param {
+                out.extend(inner.into_iter().skip(1));
+                i += 2;
+                continue;
             }
         }
         match &trees[i] {
