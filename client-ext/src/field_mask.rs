@@ -156,6 +156,25 @@ impl FieldMask {
     }
 }
 
+impl FieldMask {
+    /// Derives the mask from the fields set in a typed partial resource, as
+    /// [`from_set_fields`](Self::from_set_fields) does on its wire JSON.
+    ///
+    /// ```
+    /// use lakebase::{FieldMask, types};
+    /// let change = types::Project {
+    ///     spec: Some(types::ProjectSpec { display_name: Some("New".into()), pg_version: Some(17), ..Default::default() }),
+    ///     ..Default::default()
+    /// };
+    /// assert_eq!(FieldMask::from_resource(&change).unwrap().to_string(), "spec.display_name,spec.pg_version");
+    /// assert!(FieldMask::from_resource(&types::Project::default()).is_err());
+    /// ```
+    pub fn from_resource<T: serde::Serialize>(resource: &T) -> Result<Self, FieldMaskError> {
+        let value = serde_json::to_value(resource).unwrap_or(Value::Null);
+        Self::from_set_fields(&value, None)
+    }
+}
+
 fn collect_leaves(path: String, key: &str, value: &Value, out: &mut Vec<String>) {
     match value {
         Value::Null => {}

@@ -17,7 +17,8 @@
 //! let name: ProjectName = project.name.unwrap_or_default().parse()?;
 //!
 //! // Branch off production, then list branches lazily, page by page.
-//! let dev = client.create_branch(&name, "dev", types::Branch::default()).await?.wait().await?;
+//! let spec = types::BranchSpec { no_expiry: Some(true), ..Default::default() };
+//! let dev = client.create_branch(&name, "dev", types::Branch { spec: Some(spec), ..Default::default() }).await?.wait().await?;
 //! let branches = client.list_branches(&name).page_size(50).collect_all().await?;
 //! println!("{} branches, new: {:?}", branches.len(), dev.name);
 //!
@@ -32,7 +33,7 @@
 //! * **Names**: [`ProjectName`], [`BranchName`], ... validate ids before anything is
 //!   sent and navigate the hierarchy (`project.branch("dev")?`, `branch.project()`).
 //! * **Operations**: creates, updates and deletes return an [`Operation`] that polls on a
-//!   [`PollingPolicy`](polling::PollingPolicy) with a deadline.
+//!   [`PollingPolicy`] with a deadline.
 //! * **Pagination**: list calls return a [`List`] that streams items lazily.
 //! * **Errors**: one [`Error`] type; API errors carry status, error code, message and
 //!   details ([`ApiError`]).
@@ -62,7 +63,8 @@ pub mod user_agent;
 
 pub use client::Client;
 pub use config::Config;
-pub use error::{ApiError, Error, ErrorClass, ErrorCode};
+pub use auth::CredentialsProvider;
+pub use error::{ApiError, AuthError, Error, ErrorClass, ErrorCode, ErrorDetail, InvalidInput, TransportError};
 pub use field_mask::FieldMask;
 pub use names::{
     BranchName, CatalogName, CdfConfigName, CdfStatusName, DataApiName, DatabaseName, EndpointName, OperationName,
@@ -70,6 +72,8 @@ pub use names::{
 };
 pub use operation::{Operation, OperationResult, OperationState};
 pub use pagination::{ListPage, Pager};
+pub use polling::PollingPolicy;
+pub use retry::{ExponentialRetry, NoRetry, RetryPolicy, Sleeper};
 pub use resources::*;
 pub use secret::Secret;
 
