@@ -67,6 +67,72 @@ pub fn is_deleted(v: &Value) -> bool {
     !wire::is_empty(v.get("delete_time")) || !wire::is_empty(wire::get(v, "status.delete_time"))
 }
 
+/// Where a kind keeps its deletion times: projects at the top level, branches under
+/// `status` (as the service reports them).
+#[derive(Clone, Copy, Debug)]
+pub enum DeletionFields {
+    /// `delete_time` / `purge_time`.
+    TopLevel,
+    /// `status.delete_time` / `status.purge_time`.
+    Status,
+}
+
+impl DeletionFields {
+    fn paths(self) -> (&'static str, &'static str) {
+        match self {
+            DeletionFields::TopLevel => ("delete_time", "purge_time"),
+            DeletionFields::Status => ("status.delete_time", "status.purge_time"),
+        }
+    }
+}
+
+/// Soft-deletes `name` (purge time a week out) or, with `purge`, removes it and
+/// everything below it; answers the operation. Deleting twice keeps the first times.
+pub fn soft_delete(
+    ctx: &mut Ctx<'_>,
+    kind: &'static str,
+    name: &str,
+    current: &Value,
+    purge: bool,
+    fields: DeletionFields,
+) -> Result<Value, ApiError> {
+    if let Some(op) = ctx.failing(name, kind) {
+        return Ok(op);
+    }
+    if purge {
+        ctx.store.remove_tree(name);
+    } else if !is_deleted(current) {
+        let (delete_path, purge_path) = fields.paths();
+        let now = ctx.ts();
+        let purge_at = wire::ts(ctx.now + chrono::Duration::days(7));
+        if let Some(v) = ctx.store.value_mut(name) {
+            wire::set(v, delete_path, json!(now));
+            wire::set(v, purge_path, json!(purge_at));
+            touch(v, &now);
+        }
+    }
+    Ok(ctx.op(name, kind, Outcome::Empty))
+}
+
+/// Restores a soft-deleted `name`; `INVALID_STATE` when it is not deleted.
+pub fn restore(ctx: &mut Ctx<'_>, kind: &'static str, name: &str, fields: DeletionFields) -> Result<Value, ApiError> {
+    let current = ctx.get(kind, name)?;
+    if !is_deleted(&current) {
+        return Err(ApiError::invalid_state(format!("{kind} '{name}' is not deleted.")));
+    }
+    if let Some(op) = ctx.failing(name, kind) {
+        return Ok(op);
+    }
+    let (delete_path, purge_path) = fields.paths();
+    let now = ctx.ts();
+    if let Some(v) = ctx.store.value_mut(name) {
+        wire::remove(v, delete_path);
+        wire::remove(v, purge_path);
+        touch(v, &now);
+    }
+    Ok(ctx.op(name, kind, Outcome::Empty))
+}
+
 /// The operation root of a resource name (`projects/p`, `catalogs/c`, `synced_tables/t`).
 pub fn op_root(name: &str) -> String {
     name.split('/').take(2).collect::<Vec<_>>().join("/")

@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    Call, Ctx, base, branches, check_body_name, check_compute, endpoints, is_deleted, required_id, spec_of, touch,
+    Call, Ctx, DeletionFields, base, branches, check_body_name, check_compute, endpoints, required_id, restore,
+    soft_delete, spec_of, touch,
 };
 use crate::errors::ApiError;
 use crate::ids;
@@ -250,38 +251,10 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     let cur = ctx.get(KIND, &name)?;
     let purge = call.query.flag("purge")?;
-    if let Some(op) = ctx.failing(&name, KIND) {
-        return Ok(op);
-    }
-    if purge {
-        ctx.store.remove_tree(&name);
-    } else if !is_deleted(&cur) {
-        let now = ctx.ts();
-        let purge_at = wire::ts(ctx.now + chrono::Duration::days(7));
-        if let Some(v) = ctx.store.value_mut(&name) {
-            wire::set(v, "delete_time", json!(now));
-            wire::set(v, "purge_time", json!(purge_at));
-            touch(v, &now);
-        }
-    }
-    Ok(ctx.op(&name, KIND, Outcome::Empty))
+    soft_delete(ctx, KIND, &name, &cur, purge, DeletionFields::TopLevel)
 }
 
 /// `POST /projects/{id}/undelete`.
 pub fn undelete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
-    let name = name_of(call);
-    let cur = ctx.get(KIND, &name)?;
-    if !is_deleted(&cur) {
-        return Err(ApiError::invalid_state(format!("{KIND} '{name}' is not deleted.")));
-    }
-    if let Some(op) = ctx.failing(&name, KIND) {
-        return Ok(op);
-    }
-    let now = ctx.ts();
-    if let Some(v) = ctx.store.value_mut(&name) {
-        wire::remove(v, "delete_time");
-        wire::remove(v, "purge_time");
-        touch(v, &now);
-    }
-    Ok(ctx.op(&name, KIND, Outcome::Empty))
+    restore(ctx, KIND, &name_of(call), DeletionFields::TopLevel)
 }
