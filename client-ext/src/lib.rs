@@ -61,9 +61,9 @@ pub mod secret;
 mod transport;
 pub mod user_agent;
 
+pub use auth::CredentialsProvider;
 pub use client::Client;
 pub use config::Config;
-pub use auth::CredentialsProvider;
 pub use error::{ApiError, AuthError, Error, ErrorClass, ErrorCode, ErrorDetail, InvalidInput, TransportError};
 pub use field_mask::FieldMask;
 pub use names::{
@@ -73,8 +73,8 @@ pub use names::{
 pub use operation::{Operation, OperationResult, OperationState};
 pub use pagination::{ListPage, Pager};
 pub use polling::PollingPolicy;
-pub use retry::{ExponentialRetry, NoRetry, RetryPolicy, Sleeper};
 pub use resources::*;
+pub use retry::{ExponentialRetry, NoRetry, RetryPolicy, Sleeper};
 pub use secret::Secret;
 
 /// The API's messages and enums, generated from the spec.

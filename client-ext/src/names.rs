@@ -668,9 +668,18 @@ const OPERATION_PATTERN: &str = "a non-empty operation name not starting with '/
 
 impl OperationName {
     /// Wraps a server-assigned operation name.
+    ///
+    /// The name goes into the URL byte for byte, so anything that would change which URL
+    /// is requested is refused: a leading `/`, an empty or `.`/`..` segment, `?`, `#`, `%`,
+    /// whitespace and control characters. Everything else (`+`, `=`, `/` between segments)
+    /// is kept as the server sent it.
     pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
         let name = name.into();
-        if name.is_empty() || name.starts_with('/') {
+        let bad_segment = name.split('/').any(|s| s.is_empty() || s == "." || s == "..");
+        let bad_char = name
+            .chars()
+            .any(|c| matches!(c, '?' | '#' | '%') || c.is_whitespace() || c.is_control());
+        if bad_segment || bad_char {
             return Err(NameError::Malformed {
                 expected: OPERATION_PATTERN,
                 value: name,
@@ -825,6 +834,24 @@ mod tests {
         );
         assert!("".parse::<OperationName>().is_err());
         assert!("/projects/p/operations/x".parse::<OperationName>().is_err());
+        for bad in [
+            "projects/p/operations/a?b",
+            "projects/p/operations/a#b",
+            "projects/p/operations/a%2Fb",
+            "projects/p/operations/a b",
+            "projects/p/operations/../x",
+            "projects/p//operations/x",
+            "projects/p/operations/x/",
+            "projects/p/operations/a\nb",
+        ] {
+            assert!(bad.parse::<OperationName>().is_err(), "{bad:?}");
+        }
+        for good in [
+            "projects/p/operations/AbC+d/e=f==",
+            "projects/p/operations/f17bb229-a1f8-5b92",
+        ] {
+            assert_eq!(good.parse::<OperationName>().unwrap().as_str(), good);
+        }
         assert!(serde_json::from_str::<ProjectName>("\"projects/\"").is_err());
         assert!(serde_json::from_str::<OperationName>("\"\"").is_err());
     }

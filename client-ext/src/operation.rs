@@ -8,7 +8,7 @@
 //! neither `error` nor `response` becomes [`Error::OperationIncomplete`].
 
 use std::marker::PhantomData;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::Stream;
 use serde::de::DeserializeOwned;
@@ -18,6 +18,7 @@ use crate::client::Client;
 use crate::error::{Error, ErrorCode, ErrorDetail};
 use crate::names::OperationName;
 use crate::polling::PollingPolicy;
+use crate::retry::Stopwatch;
 use crate::types;
 
 /// What a finished operation's `response` decodes into.
@@ -175,10 +176,10 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
 
     /// Like [`wait`](Self::wait), with another polling policy.
     pub async fn wait_with(mut self, policy: &PollingPolicy) -> Result<R, Error> {
-        let started = Instant::now();
+        let mut clock = Stopwatch::start();
         let mut polls: u32 = 0;
         loop {
-            self.poll_on_schedule(policy, started, &mut polls).await?;
+            self.poll_on_schedule(policy, &mut clock, &mut polls).await?;
             if self.is_done() {
                 return self.into_result();
             }
@@ -192,20 +193,23 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
         M: Send + 'static,
     {
         let policy = self.client.polling_policy().clone();
-        futures::stream::try_unfold((Some(self), Instant::now(), 0u32), move |(op, started, mut polls)| {
-            let policy = policy.clone();
-            async move {
-                let Some(mut op) = op else { return Ok(None) };
-                op.poll_on_schedule(&policy, started, &mut polls).await?;
-                let state = OperationState {
-                    done: op.is_done(),
-                    metadata: op.metadata()?,
-                    raw: op.raw.clone(),
-                };
-                let next = if state.done { None } else { Some(op) };
-                Ok(Some((state, (next, started, polls))))
-            }
-        })
+        futures::stream::try_unfold(
+            (Some(self), Stopwatch::start(), 0u32),
+            move |(op, mut clock, mut polls)| {
+                let policy = policy.clone();
+                async move {
+                    let Some(mut op) = op else { return Ok(None) };
+                    op.poll_on_schedule(&policy, &mut clock, &mut polls).await?;
+                    let state = OperationState {
+                        done: op.is_done(),
+                        metadata: op.metadata()?,
+                        raw: op.raw.clone(),
+                    };
+                    let next = if state.done { None } else { Some(op) };
+                    Ok(Some((state, (next, clock, polls))))
+                }
+            },
+        )
     }
 
     /// Sleeps as the policy says, then polls once; transient poll errors are swallowed
@@ -213,21 +217,21 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
     async fn poll_on_schedule(
         &mut self,
         policy: &PollingPolicy,
-        started: Instant,
+        clock: &mut Stopwatch,
         polls: &mut u32,
     ) -> Result<(), Error> {
         let mut last_error = None;
         loop {
-            let Some(delay) = policy.next_delay(*polls, started.elapsed()) else {
+            let Some(delay) = policy.next_delay(*polls, clock.elapsed()) else {
                 return Err(Error::Timeout {
                     what: format!("operation {}", self.name),
-                    elapsed: started.elapsed(),
+                    elapsed: clock.elapsed(),
                     attempts: *polls,
                     last_error: last_error.map(Box::new),
                 });
             };
             if delay > Duration::ZERO {
-                self.client.sleeper().sleep(delay).await;
+                clock.sleep(self.client.sleeper().as_ref(), delay).await;
             }
             *polls += 1;
             match self.client.get_operation(&self.name).await {
@@ -276,18 +280,18 @@ impl<M: DeserializeOwned> Operation<types::Endpoint, M> {
         let client = self.client.clone();
         let policy = client.polling_policy().clone();
         let mut endpoint = self.wait_with(&policy).await?;
-        let started = Instant::now();
+        let mut clock = Stopwatch::start();
         let mut reads = 0;
         while endpoint.status.as_ref().is_some_and(|s| s.pending_state.is_some()) {
-            let Some(delay) = policy.next_delay(reads, started.elapsed()) else {
+            let Some(delay) = policy.next_delay(reads, clock.elapsed()) else {
                 return Err(Error::Timeout {
                     what: "endpoint pending_state to clear".to_string(),
-                    elapsed: started.elapsed(),
+                    elapsed: clock.elapsed(),
                     attempts: reads,
                     last_error: None,
                 });
             };
-            client.sleeper().sleep(delay).await;
+            clock.sleep(client.sleeper().as_ref(), delay).await;
             reads += 1;
             let name = endpoint
                 .name

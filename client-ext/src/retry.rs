@@ -320,6 +320,35 @@ pub trait Sleeper: Send + Sync + fmt::Debug {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
+/// Time spent by a call that sleeps through a [`Sleeper`]: wall time, or the time the
+/// sleeper was asked to sleep when that is larger. With the real sleeper the two agree;
+/// with a sleeper that returns at once (tests), budgets and deadlines still run out after
+/// the same number of attempts as they would in real time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stopwatch {
+    started: std::time::Instant,
+    slept: Duration,
+}
+
+impl Stopwatch {
+    pub(crate) fn start() -> Self {
+        Stopwatch {
+            started: std::time::Instant::now(),
+            slept: Duration::ZERO,
+        }
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.started.elapsed().max(self.slept)
+    }
+
+    /// Sleeps through `sleeper` and counts the time.
+    pub(crate) async fn sleep(&mut self, sleeper: &dyn Sleeper, duration: Duration) {
+        sleeper.sleep(duration).await;
+        self.slept += duration;
+    }
+}
+
 /// [`Sleeper`] backed by `tokio::time::sleep` (the default).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TokioSleeper;

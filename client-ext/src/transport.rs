@@ -15,7 +15,7 @@ use lakebase_generated::hooks::{BoxFuture, RequestExecutor};
 
 use crate::auth::CredentialsProvider;
 use crate::error::{ApiError, Error};
-use crate::retry::{RetryDecision, RetryPolicy, Retryability, RetryableFailure, Sleeper, classify};
+use crate::retry::{RetryDecision, RetryPolicy, Retryability, RetryableFailure, Sleeper, Stopwatch, classify};
 
 /// Header carrying the workspace id, as the official SDKs send it.
 pub const WORKSPACE_ID_HEADER: &str = "X-Databricks-Workspace-Id";
@@ -137,7 +137,7 @@ impl RequestExecutor for Executor {
         operation_id: &'static str,
     ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>> {
         Box::pin(async move {
-            let started = Instant::now();
+            let mut clock = Stopwatch::start();
             let method = request.method().clone();
             let path = request.url().path().to_string();
             let mut attempt: u32 = 0;
@@ -177,7 +177,7 @@ impl RequestExecutor for Executor {
                         "attempt finished"
                     )
                 });
-                let elapsed = started.elapsed();
+                let elapsed = clock.elapsed();
                 CallRecord::update(|facts| {
                     facts.attempts = attempt;
                     facts.elapsed = elapsed;
@@ -194,13 +194,13 @@ impl RequestExecutor for Executor {
                             delay_ms = after.as_millis() as u64,
                             "retrying"
                         );
-                        self.sleeper.sleep(after).await;
+                        clock.sleep(self.sleeper.as_ref(), after).await;
                         // A long wait may outlive an OAuth token; fetch a current one.
                         if self.authorize(&mut next).await.is_err() {
                             return result;
                         }
                         // The budget is enforced at its deadline: a retry may not outlive it.
-                        if let Some(remaining) = self.retry.budget().map(|b| b.saturating_sub(started.elapsed())) {
+                        if let Some(remaining) = self.retry.budget().map(|b| b.saturating_sub(clock.elapsed())) {
                             *next.timeout_mut() =
                                 Some(self.request_timeout.min(remaining.max(Duration::from_millis(1))));
                         }

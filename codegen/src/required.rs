@@ -5,7 +5,8 @@
 //! before a request leaves instead: every message gets an impl of the hand-written
 //! `RequiredFields` trait listing the dotted paths that are missing; it looks into the
 //! messages that have required fields somewhere below them (never into `status`, which
-//! the server fills).
+//! the server fills). A resource's `spec` left out entirely misses the required fields
+//! of the spec message: a create cannot do without them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,7 +28,7 @@ pub fn required_field_checks(facts: &SpecFacts) -> TokenStream {
         let checks = facts.objects[name]
             .iter()
             .filter(|f| !OUTPUT_ONLY.contains(&f.name.as_str()))
-            .map(|f| check(f, &checked));
+            .map(|f| check(f, &checked, &facts.objects));
         quote! {
             impl RequiredFields for types::#ty {
                 fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
@@ -43,7 +44,11 @@ pub fn required_field_checks(facts: &SpecFacts) -> TokenStream {
     }
 }
 
-fn check(field: &FieldFact, checked: &BTreeSet<String>) -> TokenStream {
+/// The field holding a resource's desired state: what a create sends. When its message
+/// has required fields, leaving the whole `spec` out misses them too.
+const DESIRED_STATE: &str = "spec";
+
+fn check(field: &FieldFact, checked: &BTreeSet<String>, objects: &BTreeMap<String, Vec<FieldFact>>) -> TokenStream {
     let ident = field_ident(&field.name);
     let name = &field.name;
     let presence = if field.required {
@@ -69,11 +74,25 @@ fn check(field: &FieldFact, checked: &BTreeSet<String>) -> TokenStream {
                 item.collect_missing(&format!("{prefix}{}[{i}].", #name), missing);
             }
         },
-        Some(m) if checked.contains(m) => quote! {
-            if let Some(value) = &self.#ident {
-                value.collect_missing(&format!("{prefix}{}.", #name), missing);
+        Some(m) if checked.contains(m) => {
+            let absent: Vec<String> = if field.name == DESIRED_STATE {
+                objects[m]
+                    .iter()
+                    .filter(|f| f.required)
+                    .map(|f| format!("{}.{}", field.name, f.name))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            quote! {
+                match &self.#ident {
+                    Some(value) => value.collect_missing(&format!("{prefix}{}.", #name), missing),
+                    None => {
+                        #(missing.push(format!("{prefix}{}", #absent));)*
+                    }
+                }
             }
-        },
+        }
         _ => quote! {},
     };
     quote! { #presence #recurse }
@@ -143,9 +162,23 @@ mod tests {
     #[test]
     fn checks_presence_and_recurses_into_lists() {
         let checked: BTreeSet<String> = ["Col".to_string()].into();
-        let tokens = check(&field("cols", false, Some("Col"), true), &checked).to_string();
+        let objects = BTreeMap::from([("Col".to_string(), vec![field("name", true, None, false)])]);
+        let tokens = check(&field("cols", false, Some("Col"), true), &checked, &objects).to_string();
         assert!(tokens.contains("enumerate"), "{tokens}");
-        let tokens = check(&field("kind", true, None, false), &checked).to_string();
+        let tokens = check(&field("kind", true, None, false), &checked, &objects).to_string();
         assert!(tokens.contains("is_none"), "{tokens}");
+    }
+
+    #[test]
+    fn an_absent_spec_misses_its_required_fields() {
+        let checked: BTreeSet<String> = ["Spec".to_string()].into();
+        let objects = BTreeMap::from([("Spec".to_string(), vec![field("kind", true, None, false)])]);
+        let tokens = check(&field("spec", false, Some("Spec"), false), &checked, &objects).to_string();
+        assert!(tokens.contains("\"spec.kind\""), "{tokens}");
+        let tokens = check(&field("other", false, Some("Spec"), false), &checked, &objects).to_string();
+        assert!(
+            !tokens.contains("\"other.kind\""),
+            "only the desired state counts: {tokens}"
+        );
     }
 }

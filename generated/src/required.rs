@@ -26,8 +26,13 @@ impl RequiredFields for types::BranchStatus {
 impl RequiredFields for types::Catalog {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        if let Some(value) = &self.spec {
-            value.collect_missing(&format!("{prefix}{}.", "spec"), missing);
+        match &self.spec {
+            Some(value) => {
+                value.collect_missing(&format!("{prefix}{}.", "spec"), missing)
+            }
+            None => {
+                missing.push(format!("{prefix}{}", "spec.postgres_database"));
+            }
         }
     }
 }
@@ -101,8 +106,13 @@ impl RequiredFields for types::DataApiOperationMetadata {
 impl RequiredFields for types::Database {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        if let Some(value) = &self.spec {
-            value.collect_missing(&format!("{prefix}{}.", "spec"), missing);
+        match &self.spec {
+            Some(value) => {
+                value.collect_missing(&format!("{prefix}{}.", "spec"), missing)
+            }
+            None => {
+                missing.push(format!("{prefix}{}", "spec.role"));
+            }
         }
     }
 }
@@ -147,8 +157,13 @@ impl RequiredFields for types::EmptyRequest {
 impl RequiredFields for types::Endpoint {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        if let Some(value) = &self.spec {
-            value.collect_missing(&format!("{prefix}{}.", "spec"), missing);
+        match &self.spec {
+            Some(value) => {
+                value.collect_missing(&format!("{prefix}{}.", "spec"), missing)
+            }
+            None => {
+                missing.push(format!("{prefix}{}", "spec.endpoint_type"));
+            }
         }
     }
 }
@@ -195,16 +210,22 @@ impl RequiredFields for types::EndpointSpec {
         if self.endpoint_type.is_none() {
             missing.push(format!("{prefix}{}", "endpoint_type"));
         }
-        if let Some(value) = &self.group {
-            value.collect_missing(&format!("{prefix}{}.", "group"), missing);
+        match &self.group {
+            Some(value) => {
+                value.collect_missing(&format!("{prefix}{}.", "group"), missing)
+            }
+            None => {}
         }
     }
 }
 impl RequiredFields for types::EndpointStatus {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        if let Some(value) = &self.group {
-            value.collect_missing(&format!("{prefix}{}.", "group"), missing);
+        match &self.group {
+            Some(value) => {
+                value.collect_missing(&format!("{prefix}{}.", "group"), missing)
+            }
+            None => {}
         }
     }
 }
@@ -224,8 +245,11 @@ impl RequiredFields for types::InitialBranchSpec {
 impl RequiredFields for types::InitialEndpointSpec {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        if let Some(value) = &self.group {
-            value.collect_missing(&format!("{prefix}{}.", "group"), missing);
+        match &self.group {
+            Some(value) => {
+                value.collect_missing(&format!("{prefix}{}.", "group"), missing)
+            }
+            None => {}
         }
     }
 }
@@ -305,12 +329,15 @@ impl RequiredFields for types::Operation {
 impl RequiredFields for types::Project {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        if let Some(value) = &self.initial_endpoint_spec {
-            value
-                .collect_missing(
-                    &format!("{prefix}{}.", "initial_endpoint_spec"),
-                    missing,
-                );
+        match &self.initial_endpoint_spec {
+            Some(value) => {
+                value
+                    .collect_missing(
+                        &format!("{prefix}{}.", "initial_endpoint_spec"),
+                        missing,
+                    )
+            }
+            None => {}
         }
     }
 }
@@ -382,22 +409,38 @@ impl RequiredFields for types::RoleRoleStatus {
 impl RequiredFields for types::ScheduleCadence {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        if let Some(value) = &self.monthly_schedule {
-            value.collect_missing(&format!("{prefix}{}.", "monthly_schedule"), missing);
+        match &self.monthly_schedule {
+            Some(value) => {
+                value
+                    .collect_missing(
+                        &format!("{prefix}{}.", "monthly_schedule"),
+                        missing,
+                    )
+            }
+            None => {}
         }
         if self.retention.is_none() {
             missing.push(format!("{prefix}{}", "retention"));
         }
-        if let Some(value) = &self.weekly_schedule {
-            value.collect_missing(&format!("{prefix}{}.", "weekly_schedule"), missing);
+        match &self.weekly_schedule {
+            Some(value) => {
+                value
+                    .collect_missing(&format!("{prefix}{}.", "weekly_schedule"), missing)
+            }
+            None => {}
         }
     }
 }
 impl RequiredFields for types::Snapshot {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        if let Some(value) = &self.spec {
-            value.collect_missing(&format!("{prefix}{}.", "spec"), missing);
+        match &self.spec {
+            Some(value) => {
+                value.collect_missing(&format!("{prefix}{}.", "spec"), missing)
+            }
+            None => {
+                missing.push(format!("{prefix}{}", "spec.source_branch"));
+            }
         }
     }
 }
@@ -435,8 +478,11 @@ impl RequiredFields for types::SnapshotStatus {
 impl RequiredFields for types::SyncedTable {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        if let Some(value) = &self.spec {
-            value.collect_missing(&format!("{prefix}{}.", "spec"), missing);
+        match &self.spec {
+            Some(value) => {
+                value.collect_missing(&format!("{prefix}{}.", "spec"), missing)
+            }
+            None => {}
         }
     }
 }

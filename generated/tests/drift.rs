@@ -54,8 +54,17 @@ fn required_fields_are_checked_below_the_top() {
         endpoint.missing_required_fields(),
         vec!["spec.endpoint_type", "spec.group.max"]
     );
-    assert!(
-        Endpoint::default().missing_required_fields().is_empty(),
-        "an absent spec has nothing to check"
+    assert_eq!(
+        Endpoint::default().missing_required_fields(),
+        vec!["spec.endpoint_type"],
+        "an absent spec misses its required fields"
     );
+    let ok = Endpoint {
+        spec: Some(EndpointSpec {
+            endpoint_type: Some("ENDPOINT_TYPE_READ_ONLY".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    assert!(ok.missing_required_fields().is_empty());
 }

@@ -66,6 +66,16 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         json!({
             "detailed_state": state, "last_sync_time": now, "message": "Table is online.",
             "pipeline_id": pipeline, "project": super::op_root(&branch), "unity_catalog_provisioning_state": "ACTIVE",
+            "provisioning_phase": "PROVISIONING_PHASE_MAIN",
+            "last_processed_commit_version": 1,
+            "last_sync": {
+                "delta_table_sync_info": {"delta_commit_time": now, "delta_commit_version": 1},
+                "sync_start_time": now, "sync_end_time": now,
+            },
+            "ongoing_sync_progress": {
+                "estimated_completion_time_seconds": 0.0, "latest_version_currently_processing": 1,
+                "sync_progress_completion": 1.0, "synced_row_count": 0, "total_row_count": 0,
+            },
         }),
     );
     let mut spec = spec;
@@ -75,7 +85,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let overlay = ctx.overlay(json!({"status": {
         "detailed_state": "SYNCED_TABLE_PROVISIONING_INITIAL_SNAPSHOT", "message": "Provisioning the synced table.",
         "provisioning_phase": "PROVISIONING_PHASE_INDEX_SCAN", "unity_catalog_provisioning_state": "PROVISIONING",
-        "last_sync_time": null,
+        "last_sync_time": null, "last_sync": null, "last_processed_commit_version": null, "ongoing_sync_progress": null,
     }}));
     ctx.store.put(&name, v.clone(), overlay);
     Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
