@@ -434,9 +434,8 @@ async fn a_refused_connection_is_retried_within_the_budget() {
 async fn the_default_budget_is_enforced_in_slept_time() {
     let server = MockServer::start_async().await;
     let (mock, _) = script(&server, vec![Reply::raw(503, "").header("Retry-After", "60"); 10]).await;
-    let policy = Arc::new(
-        lakebase::ExponentialRetry::default().with_jitter(Arc::new(lakebase::retry::FixedJitter(0.5))),
-    );
+    let policy =
+        Arc::new(lakebase::ExponentialRetry::default().with_jitter(Arc::new(lakebase::retry::FixedJitter(0.5))));
     let (client, sleeper) = client_with(config(&server).retry_policy(policy));
     let err = client.get_project(&project()).await.unwrap_err();
     assert!(matches!(&err, Error::Timeout { attempts: 6, .. }), "{err:?}");

@@ -84,11 +84,19 @@ fn check(field: &FieldFact, checked: &BTreeSet<String>, objects: &BTreeMap<Strin
             } else {
                 Vec::new()
             };
-            quote! {
-                match &self.#ident {
-                    Some(value) => value.collect_missing(&format!("{prefix}{}.", #name), missing),
-                    None => {
-                        #(missing.push(format!("{prefix}{}", #absent));)*
+            if absent.is_empty() {
+                quote! {
+                    if let Some(value) = &self.#ident {
+                        value.collect_missing(&format!("{prefix}{}.", #name), missing);
+                    }
+                }
+            } else {
+                quote! {
+                    match &self.#ident {
+                        Some(value) => value.collect_missing(&format!("{prefix}{}.", #name), missing),
+                        None => {
+                            #(missing.push(format!("{prefix}{}", #absent));)*
+                        }
                     }
                 }
             }

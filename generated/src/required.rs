@@ -210,22 +210,16 @@ impl RequiredFields for types::EndpointSpec {
         if self.endpoint_type.is_none() {
             missing.push(format!("{prefix}{}", "endpoint_type"));
         }
-        match &self.group {
-            Some(value) => {
-                value.collect_missing(&format!("{prefix}{}.", "group"), missing)
-            }
-            None => {}
+        if let Some(value) = &self.group {
+            value.collect_missing(&format!("{prefix}{}.", "group"), missing);
         }
     }
 }
 impl RequiredFields for types::EndpointStatus {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        match &self.group {
-            Some(value) => {
-                value.collect_missing(&format!("{prefix}{}.", "group"), missing)
-            }
-            None => {}
+        if let Some(value) = &self.group {
+            value.collect_missing(&format!("{prefix}{}.", "group"), missing);
         }
     }
 }
@@ -245,11 +239,8 @@ impl RequiredFields for types::InitialBranchSpec {
 impl RequiredFields for types::InitialEndpointSpec {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        match &self.group {
-            Some(value) => {
-                value.collect_missing(&format!("{prefix}{}.", "group"), missing)
-            }
-            None => {}
+        if let Some(value) = &self.group {
+            value.collect_missing(&format!("{prefix}{}.", "group"), missing);
         }
     }
 }
@@ -329,15 +320,12 @@ impl RequiredFields for types::Operation {
 impl RequiredFields for types::Project {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        match &self.initial_endpoint_spec {
-            Some(value) => {
-                value
-                    .collect_missing(
-                        &format!("{prefix}{}.", "initial_endpoint_spec"),
-                        missing,
-                    )
-            }
-            None => {}
+        if let Some(value) = &self.initial_endpoint_spec {
+            value
+                .collect_missing(
+                    &format!("{prefix}{}.", "initial_endpoint_spec"),
+                    missing,
+                );
         }
     }
 }
@@ -409,25 +397,14 @@ impl RequiredFields for types::RoleRoleStatus {
 impl RequiredFields for types::ScheduleCadence {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        match &self.monthly_schedule {
-            Some(value) => {
-                value
-                    .collect_missing(
-                        &format!("{prefix}{}.", "monthly_schedule"),
-                        missing,
-                    )
-            }
-            None => {}
+        if let Some(value) = &self.monthly_schedule {
+            value.collect_missing(&format!("{prefix}{}.", "monthly_schedule"), missing);
         }
         if self.retention.is_none() {
             missing.push(format!("{prefix}{}", "retention"));
         }
-        match &self.weekly_schedule {
-            Some(value) => {
-                value
-                    .collect_missing(&format!("{prefix}{}.", "weekly_schedule"), missing)
-            }
-            None => {}
+        if let Some(value) = &self.weekly_schedule {
+            value.collect_missing(&format!("{prefix}{}.", "weekly_schedule"), missing);
         }
     }
 }
@@ -478,11 +455,8 @@ impl RequiredFields for types::SnapshotStatus {
 impl RequiredFields for types::SyncedTable {
     fn collect_missing(&self, prefix: &str, missing: &mut Vec<String>) {
         let _ = (prefix, &missing);
-        match &self.spec {
-            Some(value) => {
-                value.collect_missing(&format!("{prefix}{}.", "spec"), missing)
-            }
-            None => {}
+        if let Some(value) = &self.spec {
+            value.collect_missing(&format!("{prefix}{}.", "spec"), missing);
         }
     }
 }
