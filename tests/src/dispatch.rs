@@ -15,8 +15,8 @@ use std::str::FromStr;
 use lakebase::operation::OperationResult;
 use lakebase::{
     BranchName, CatalogName, CdfConfigName, CdfStatusName, Client, DataApiName, DatabaseName, EndpointName, Error,
-    FieldMask, Operation, OperationName, ProjectName, RoleName, SnapshotName, SnapshotScheduleName, SyncedTableName,
-    types,
+    FieldMask, List, Operation, OperationName, ProjectName, RoleName, SnapshotName, SnapshotScheduleName,
+    SyncedTableName, types,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -267,6 +267,20 @@ where
     }
 }
 
+/// Applies the `page_size` and `page_token` arguments every list method takes.
+fn with_page_args<T: Send + 'static, const D: bool>(
+    a: &mut Args,
+    mut list: List<T, D>,
+) -> Result<List<T, D>, DispatchError> {
+    if let Some(n) = a.opt_page_size("page_size")? {
+        list = list.page_size(n);
+    }
+    if let Some(t) = a.opt_str("page_token")? {
+        list = list.page_token(t);
+    }
+    Ok(list)
+}
+
 fn json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("client types serialize to JSON")
 }
@@ -303,13 +317,7 @@ pub async fn dispatch(
             c.get_project(&name).await.map(|v| json(&v))
         }
         "list_projects" => {
-            let mut list = c.list_projects();
-            if let Some(n) = a.opt_page_size("page_size")? {
-                list = list.page_size(n);
-            }
-            if let Some(t) = a.opt_str("page_token")? {
-                list = list.page_token(t);
-            }
+            let mut list = with_page_args(&mut a, c.list_projects())?;
             if let Some(d) = a.opt_bool("show_deleted")? {
                 list = list.show_deleted(d);
             }
@@ -356,13 +364,7 @@ pub async fn dispatch(
         }
         "list_branches" => {
             let parent: ProjectName = a.name("parent")?;
-            let mut list = c.list_branches(&parent);
-            if let Some(n) = a.opt_page_size("page_size")? {
-                list = list.page_size(n);
-            }
-            if let Some(t) = a.opt_str("page_token")? {
-                list = list.page_token(t);
-            }
+            let mut list = with_page_args(&mut a, c.list_branches(&parent))?;
             if let Some(d) = a.opt_bool("show_deleted")? {
                 list = list.show_deleted(d);
             }
@@ -409,13 +411,7 @@ pub async fn dispatch(
         }
         "list_endpoints" => {
             let parent: BranchName = a.name("parent")?;
-            let mut list = c.list_endpoints(&parent);
-            if let Some(n) = a.opt_page_size("page_size")? {
-                list = list.page_size(n);
-            }
-            if let Some(t) = a.opt_str("page_token")? {
-                list = list.page_token(t);
-            }
+            let list = with_page_args(&mut a, c.list_endpoints(&parent))?;
             a.finish()?;
             list.collect_all().await.map(|v| json(&v))
         }
@@ -452,13 +448,7 @@ pub async fn dispatch(
         }
         "list_roles" => {
             let parent: BranchName = a.name("parent")?;
-            let mut list = c.list_roles(&parent);
-            if let Some(n) = a.opt_page_size("page_size")? {
-                list = list.page_size(n);
-            }
-            if let Some(t) = a.opt_str("page_token")? {
-                list = list.page_token(t);
-            }
+            let list = with_page_args(&mut a, c.list_roles(&parent))?;
             a.finish()?;
             list.collect_all().await.map(|v| json(&v))
         }
@@ -504,13 +494,7 @@ pub async fn dispatch(
         }
         "list_databases" => {
             let parent: BranchName = a.name("parent")?;
-            let mut list = c.list_databases(&parent);
-            if let Some(n) = a.opt_page_size("page_size")? {
-                list = list.page_size(n);
-            }
-            if let Some(t) = a.opt_str("page_token")? {
-                list = list.page_token(t);
-            }
+            let list = with_page_args(&mut a, c.list_databases(&parent))?;
             a.finish()?;
             list.collect_all().await.map(|v| json(&v))
         }
@@ -581,13 +565,7 @@ pub async fn dispatch(
         }
         "list_snapshots" => {
             let parent: ProjectName = a.name("parent")?;
-            let mut list = c.list_snapshots(&parent);
-            if let Some(n) = a.opt_page_size("page_size")? {
-                list = list.page_size(n);
-            }
-            if let Some(t) = a.opt_str("page_token")? {
-                list = list.page_token(t);
-            }
+            let list = with_page_args(&mut a, c.list_snapshots(&parent))?;
             a.finish()?;
             list.collect_all().await.map(|v| json(&v))
         }
@@ -650,13 +628,7 @@ pub async fn dispatch(
         }
         "list_cdf_configs" => {
             let parent: DatabaseName = a.name("parent")?;
-            let mut list = c.list_cdf_configs(&parent);
-            if let Some(n) = a.opt_page_size("page_size")? {
-                list = list.page_size(n);
-            }
-            if let Some(t) = a.opt_str("page_token")? {
-                list = list.page_token(t);
-            }
+            let list = with_page_args(&mut a, c.list_cdf_configs(&parent))?;
             a.finish()?;
             list.collect_all().await.map(|v| json(&v))
         }
@@ -676,13 +648,7 @@ pub async fn dispatch(
         }
         "list_cdf_statuses" => {
             let parent: CdfConfigName = a.name("parent")?;
-            let mut list = c.list_cdf_statuses(&parent);
-            if let Some(n) = a.opt_page_size("page_size")? {
-                list = list.page_size(n);
-            }
-            if let Some(t) = a.opt_str("page_token")? {
-                list = list.page_token(t);
-            }
+            let list = with_page_args(&mut a, c.list_cdf_statuses(&parent))?;
             a.finish()?;
             list.collect_all().await.map(|v| json(&v))
         }
