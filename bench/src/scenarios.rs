@@ -1,6 +1,11 @@
 //! The scenarios: each measures one thing users compare and returns a [`Report`].
+//!
+//! Counts (`requests`, `polls`, `retries`) come from the server when it keeps them (the
+//! mock server's `/__stats`, the emulator's counters) and from the client otherwise;
+//! every report says which in its notes when it matters.
 
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
@@ -9,16 +14,18 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::report::{Report, quantile};
 use crate::rss::peak_rss_kib;
-use crate::target::{Server, Target};
+use crate::sleeper::RecordingRealSleeper;
+use crate::target::{FaultKind, Server, Target};
 
 type Result<T> = std::result::Result<T, String>;
 
-/// Streams every project with `page_size`, `runs` times; the median run's wall time and
-/// items/s, the first run's wall time (cold server caches), and requests per run.
+/// Streams every project with `page_size`, `runs` times: the median run's wall time and
+/// items/s, the first run's wall time (the server's caches are cold then), and the
+/// requests of one run as the server counted them.
 pub async fn list(target: &Target, n: usize, page_size: u32, runs: usize) -> Result<Report> {
     let mut report = Report::new("list");
     if target.prepare_projects(n).await?.is_none() {
-        report.note("the server cannot be seeded: listing what it has");
+        report.note("the host cannot be seeded: listing the projects it has");
     }
     let client = target.client()?;
     let mut walls = Vec::with_capacity(runs);
@@ -43,12 +50,14 @@ pub async fn list(target: &Target, n: usize, page_size: u32, runs: usize) -> Res
         .set_f("wall_s", wall)
         .set_f("items_per_s", items as f64 / wall)
         .set_f("first_run_wall_s", first);
-    if let Some(requests) = requests {
-        report.set("requests", requests);
-    }
+    match requests {
+        Some(requests) => report.set("requests", requests),
+        None => report.note("the host does not count requests: `requests` omitted"),
+    };
     Ok(report)
 }
 
+/// Streams every project without keeping any; the number of items.
 async fn count_items(client: &lakebase::Client, page_size: u32) -> Result<u64> {
     let items = client.list_projects().page_size(page_size).items();
     items
@@ -57,30 +66,18 @@ async fn count_items(client: &lakebase::Client, page_size: u32) -> Result<u64> {
         .map_err(|e| e.to_string())
 }
 
-/// `count` sequential `get_project`: latency quantiles.
+/// `count` sequential `get_project` of one project, after one uncounted warm-up call
+/// (connection set-up): latency quantiles.
 pub async fn get(target: &Target, count: usize) -> Result<Report> {
     let mut report = Report::new("get");
-    let id = match target.prepare_projects(1).await? {
-        Some(id) => id,
-        None => {
-            let client = target.client()?;
-            let first = client
-                .list_projects()
-                .page_size(1)
-                .pager()
-                .first_page()
-                .await
-                .map_err(|e| e.to_string())?;
-            let Some(id) = first.items.into_iter().find_map(|p| p.project_id) else {
-                report.note("the workspace has no project to get");
-                return Ok(report);
-            };
-            id
-        }
+    let Some(id) = target.any_project_id().await? else {
+        report.note("the host has no project to get: skipped");
+        return Ok(report);
     };
     let client = target.client()?;
     let name = ProjectName::new(&id).map_err(|e| e.to_string())?;
-    client.get_project(&name).await.map_err(|e| e.to_string())?; // connection warm-up, not counted
+    client.get_project(&name).await.map_err(|e| e.to_string())?;
+    let before = target.requests().await;
     let mut samples = Vec::with_capacity(count);
     let started = Instant::now();
     for _ in 0..count {
@@ -96,120 +93,172 @@ pub async fn get(target: &Target, count: usize) -> Result<Report> {
         .set_f("p50_ms", quantile(&samples, 0.5))
         .set_f("p90_ms", quantile(&samples, 0.9))
         .set_f("p99_ms", quantile(&samples, 0.99));
+    if let (Some(before), Some(after)) = (before, target.requests().await) {
+        report.set("requests", after - before);
+    }
     Ok(report)
 }
 
-/// Creates a project whose operation takes `op_delay` and waits: how late the wait
-/// returned after the operation finished, and how many polls it made.
+/// Creates a project whose operation takes `op_delay` and waits for it with
+/// `Operation::wait` (the default polling policy, as a user would): how long after the
+/// operation finished the wait noticed (`late_s`), and how many polls it made.
+///
+/// Against the mock server both come from its poll timeline (`/__stats`): `late_s` is
+/// the first poll that saw the operation done minus the moment it became done. Elsewhere
+/// `late_s` is measured on the client from the create call (so it includes that call's
+/// round trip) and `polls` comes from the emulator's `get_operation` counter.
 pub async fn wait(target: &Target, op_delay: Duration) -> Result<Report> {
     let mut report = Report::new("wait");
     report.set_f("op_delay_s", op_delay.as_secs_f64());
     if !target.set_op_delay(op_delay).await? {
-        report.note("cannot set the operation time on this server: skipped");
+        report.note("cannot set how long operations take on this host (and would create a real project): skipped");
         return Ok(report);
     }
     let client = target.client()?;
     let id = format!("bench-wait-{}", std::process::id());
+    let polls_before = target.operation_polls();
     let started = Instant::now();
     let operation = client
         .create_project(&id, types::Project::default())
         .await
         .map_err(|e| e.to_string())?;
+    let create_s = started.elapsed().as_secs_f64();
     let name = operation.name().to_string();
-    let mut polls = 0u32;
-    let mut progress = std::pin::pin!(operation.progress());
-    while let Some(state) = progress.try_next().await.map_err(|e| e.to_string())? {
-        polls += 1;
-        if state.done {
-            break;
-        }
-    }
+    operation.wait().await.map_err(|e| e.to_string())?;
     let wall = started.elapsed().as_secs_f64();
+    let client_late = wall - op_delay.as_secs_f64();
     report
         .set_f("wall_s", wall)
-        .set_f("late_s", wall - op_delay.as_secs_f64())
-        .set("polls", polls);
-    if matches!(target.server, Server::Mock) {
-        // The server's own view: when the operation became done, and when a poll saw it.
-        if let Ok(stats) = target.mock_stats().await {
-            let op = &stats["operations"][&name];
-            if let (Some(done), Some(seen)) = (op["done_after_s"].as_f64(), op["first_done_poll_s"].as_f64()) {
-                report.set_f("server_late_s", seen - done);
+        .set_f("create_call_s", create_s)
+        .set_f("client_late_s", client_late);
+    if target.is_mock() {
+        let stats = target.mock_stats().await?;
+        let op = &stats["operations"][&name];
+        let polls = op["polls_s"].as_array().map(Vec::len);
+        match (op["done_after_s"].as_f64(), op["first_done_poll_s"].as_f64(), polls) {
+            (Some(done), Some(seen), Some(polls)) => {
+                report.set_f("late_s", seen - done).set("polls", polls);
+                report.set("poll_times_s", op["polls_s"].clone());
             }
+            _ => return Err(format!("/__stats has no poll timeline for {name}: {op}")),
+        }
+    } else {
+        report.set_f("late_s", client_late);
+        report.note("late_s measured on the client from the create call (includes its round trip)");
+        if let (Some(before), Some(after)) = (polls_before, target.operation_polls()) {
+            report.set("polls", after - before);
         }
     }
-    let _ = client
-        .delete_project(&ProjectName::new(&id).map_err(|e| e.to_string())?)
-        .purge(true)
-        .await;
+    if let Server::Emulator(_) = target.server {
+        // Leave the emulator's listing as it was: the next scenarios count its items.
+        target.set_op_delay(Duration::ZERO).await?;
+        let name = ProjectName::new(&id).map_err(|e| e.to_string())?;
+        let _ = client.delete_project(&name).purge(true).await;
+        target.set_op_delay(Duration::from_millis(200)).await?;
+    }
     Ok(report)
 }
 
-/// The list scenario under injected 503s at `rate`: completion, retries, time per retry.
-pub async fn faults(target: &Target, n: usize, page_size: u32, rate: f64) -> Result<Report> {
+/// The list scenario under injected faults (`kind` at `rate`, seeded): whether it
+/// completes, how many retries it took, and the time each retry added beside the time
+/// the retry policy asked to sleep (backoff, or `Retry-After` plus jitter).
+pub async fn faults(target: &Target, n: usize, page_size: u32, rate: f64, kind: FaultKind) -> Result<Report> {
     let mut report = Report::new("faults");
-    report.set_f("fault_rate", rate);
+    report.set("fault", kind.label()).set_f("fault_rate", rate);
     target.prepare_projects(n).await?;
-    let client = target.client()?;
+    // Baseline without faults, same client settings, warm server caches.
     let baseline_started = Instant::now();
-    count_items(&client, page_size).await?;
+    let expected = count_items(&target.client()?, page_size).await?;
     let baseline = baseline_started.elapsed().as_secs_f64();
-    if !target.set_fault_rate(rate).await? {
-        report.note("cannot inject faults on this server: skipped");
+    if !target.set_faults(kind, rate).await? {
+        report.note("cannot inject faults on this host: skipped");
         return Ok(report);
     }
-    let before = target.requests().await.unwrap_or(0);
+    let sleeper = RecordingRealSleeper::new();
+    let client = target.client_with(Arc::new(sleeper.clone()))?;
+    let before = target.requests().await;
     let started = Instant::now();
-    let items = count_items(&client, page_size).await?;
+    let outcome = count_items(&client, page_size).await;
     let wall = started.elapsed().as_secs_f64();
-    let requests = target.requests().await.unwrap_or(0) - before;
-    let pages = (items as f64 / f64::from(page_size.max(1))).ceil() as u64;
-    let retries = requests.saturating_sub(pages);
-    target.set_fault_rate(0.0).await?;
+    let after = target.requests().await;
+    let injected = target.injected_faults().await;
+    target.set_faults(kind, 0.0).await?;
+    let sleeps = sleeper.recorded();
+    let retries = sleeps.len() as u64;
+    let asked: f64 = sleeps.iter().map(Duration::as_secs_f64).sum();
+    let per = |total: f64| if retries == 0 { 0.0 } else { total / retries as f64 };
+    match outcome {
+        Ok(items) => report.set("completed", items == expected).set("items", items),
+        Err(e) => report.set("completed", false).note(format!("the listing failed: {e}")),
+    };
     report
-        .set("items", items)
         .set_f("wall_s", wall)
         .set_f("baseline_wall_s", baseline)
-        .set("requests", requests)
         .set("retries", retries)
-        .set_f(
-            "s_per_retry",
-            if retries == 0 {
-                0.0
-            } else {
-                (wall - baseline) / retries as f64
-            },
-        );
+        .set_f("s_per_retry", per(wall - baseline))
+        .set_f("asked_s_per_retry", per(asked));
+    if let (Some(before), Some(after)) = (before, after) {
+        report.set("requests", after - before);
+    }
+    if let Some(injected) = injected {
+        report.set("faults_injected", injected);
+    }
     Ok(report)
 }
 
-/// Process start to first answered call, and the peak RSS of that process.
-pub async fn cold(target: &Target) -> Result<Report> {
+/// Process start to first answered call: spawns this binary `runs` times, each doing one
+/// `get_project`, and times from spawn to its answer line. Reports the median, the
+/// fastest run, and the largest peak RSS a child read from `/proc/self/status`.
+pub async fn cold(target: &Target, runs: usize) -> Result<Report> {
     let mut report = Report::new("cold");
-    let Some(id) = target.prepare_projects(1).await? else {
-        report.note("needs a project to get: skipped on this server");
+    let Some(id) = target.any_project_id().await? else {
+        report.note("the host has no project to get: skipped");
         return Ok(report);
     };
-    let out = child(target, &["child-get", &id]).await?;
-    report.set_f("wall_s", out.0).set("peak_rss_kib", out.1);
+    let mut walls = Vec::with_capacity(runs);
+    let mut rss = 0;
+    for _ in 0..runs.max(1) {
+        let answer = child(target, &["child-get", &id]).await?;
+        walls.push(answer.wall_s);
+        rss = rss.max(answer.rss_kib);
+    }
+    walls.sort_by(f64::total_cmp);
+    report
+        .set("runs", walls.len())
+        .set_f("wall_s", quantile(&walls, 0.5))
+        .set_f("min_wall_s", walls[0])
+        .set("peak_rss_kib", rss);
     Ok(report)
 }
 
-/// Streams `n` items in a child process without keeping them: its peak RSS.
+/// Streams `n` items in a child process without keeping them: the child's peak RSS.
 pub async fn memory(target: &Target, n: usize) -> Result<Report> {
     let mut report = Report::new("memory");
     report.set("n", n);
     if target.prepare_projects(n).await?.is_none() {
-        report.note("the server cannot be seeded: streaming what it has");
+        report.note("the host cannot be seeded: streaming the projects it has");
     }
-    let (wall, rss) = child(target, &["child-stream", "100"]).await?;
-    report.set_f("wall_s", wall).set("peak_rss_kib", rss);
+    let answer = child(target, &["child-stream", "--page-size", "100"]).await?;
+    report
+        .set("items", answer.items.unwrap_or(0))
+        .set_f("wall_s", answer.wall_s)
+        .set("peak_rss_kib", answer.rss_kib);
     Ok(report)
 }
 
-/// Runs this binary as a child doing `args`; returns the time from spawn to its answer
-/// line and the peak RSS it reports.
-async fn child(target: &Target, args: &[&str]) -> Result<(f64, u64)> {
+/// What a child process answered.
+struct ChildAnswer {
+    /// From spawn to the answer line.
+    wall_s: f64,
+    /// The child's peak RSS.
+    rss_kib: u64,
+    /// Items it streamed, if it streamed.
+    items: Option<u64>,
+}
+
+/// Runs this binary as a child doing `args` and reads its answer line
+/// (`rss_kib=<n> [items=<n>]`).
+async fn child(target: &Target, args: &[&str]) -> Result<ChildAnswer> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let started = Instant::now();
     let mut process = tokio::process::Command::new(exe)
@@ -226,19 +275,24 @@ async fn child(target: &Target, args: &[&str]) -> Result<(f64, u64)> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the child printed nothing")?;
-    let wall = started.elapsed().as_secs_f64();
+    let wall_s = started.elapsed().as_secs_f64();
     let status = process.wait().await.map_err(|e| e.to_string())?;
     if !status.success() {
         return Err(format!("the child failed: {status}"));
     }
-    let rss = line
-        .strip_prefix("rss_kib=")
-        .and_then(|v| v.parse().ok())
-        .ok_or(format!("unexpected child output {line:?}"))?;
-    Ok((wall, rss))
+    let field = |key: &str| {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse::<u64>().ok())
+    };
+    let rss_kib = field("rss_kib").ok_or(format!("unexpected child output {line:?}"))?;
+    Ok(ChildAnswer {
+        wall_s,
+        rss_kib,
+        items: field("items"),
+    })
 }
 
-/// Child side of `cold`: one `get_project`, then report.
+/// Child side of `cold`: one `get_project`, then the answer line.
 pub async fn child_get(target: &Target, id: &str) -> Result<()> {
     let client = target.client()?;
     client
@@ -249,15 +303,15 @@ pub async fn child_get(target: &Target, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Child side of `memory`: stream everything, keep nothing.
+/// Child side of `memory`: stream everything, keep nothing, then the answer line.
 pub async fn child_stream(target: &Target, page_size: u32) -> Result<()> {
     let client = target.client()?;
-    count_items(&client, page_size).await?;
-    println!("rss_kib={}", peak_rss_kib().unwrap_or(0));
+    let items = count_items(&client, page_size).await?;
+    println!("rss_kib={} items={items}", peak_rss_kib().unwrap_or(0));
     Ok(())
 }
 
-/// Time of code generation from the spec (library call, median of `runs`).
+/// Time of code generation from the spec (the library call, no process; median of `runs`).
 pub fn regen(runs: usize) -> Result<Report> {
     let spec_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -273,6 +327,8 @@ pub fn regen(runs: usize) -> Result<Report> {
     let mut report = Report::new("regen");
     report
         .set("runs", samples.len())
-        .set_f("wall_s", quantile(&samples, 0.5));
+        .set("spec_bytes", spec.len())
+        .set_f("wall_s", quantile(&samples, 0.5))
+        .set_f("min_wall_s", samples[0]);
     Ok(report)
 }

@@ -13,8 +13,10 @@ use serde_json::Value;
 
 /// A realistic page: the first project of a recorded `list_projects` answer, 100 times.
 fn page_of_100() -> String {
-    let cassette: Value =
-        serde_json::from_str(include_str!("../../tests/conformance/cassettes/list_projects__page_size.json")).unwrap();
+    let cassette: Value = serde_json::from_str(include_str!(
+        "../../tests/conformance/cassettes/list_projects__page_size.json"
+    ))
+    .unwrap();
     let project = cassette["exchanges"][0]["response"]["body"]["projects"][0].clone();
     let projects: Vec<Value> = (0..100)
         .map(|i| {
@@ -35,15 +37,28 @@ fn decode_page(c: &mut Criterion) {
 
 fn parse_names(c: &mut Criterion) {
     c.bench_function("parse BranchName", |b| {
-        b.iter(|| black_box("projects/my-app/branches/development").parse::<BranchName>().unwrap())
+        b.iter(|| {
+            black_box("projects/my-app/branches/development")
+                .parse::<BranchName>()
+                .unwrap()
+        })
     });
     let project = lakebase::ProjectName::new("my-app").unwrap();
-    c.bench_function("build BranchName from parent + id", |b| b.iter(|| project.branch(black_box("development")).unwrap()));
+    c.bench_function("build BranchName from parent + id", |b| {
+        b.iter(|| project.branch(black_box("development")).unwrap())
+    });
 }
 
 fn field_masks(c: &mut Criterion) {
     c.bench_function("FieldMask::new (3 paths)", |b| {
-        b.iter(|| FieldMask::new(black_box(["spec.display_name", "spec.pg_version", "spec.history_retention_duration"])).unwrap())
+        b.iter(|| {
+            FieldMask::new(black_box([
+                "spec.display_name",
+                "spec.pg_version",
+                "spec.history_retention_duration",
+            ]))
+            .unwrap()
+        })
     });
 }
 
