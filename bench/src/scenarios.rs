@@ -54,7 +54,53 @@ pub async fn list(target: &Target, n: usize, page_size: u32, runs: usize) -> Res
         Some(requests) => report.set("requests", requests),
         None => report.note("the host does not count requests: `requests` omitted"),
     };
+    // The floor: the same pages with a bare reqwest client, bodies not decoded beyond the
+    // page token, so `wall_s - raw_wall_s` is what typed decoding and the SDK's layers cost.
+    let mut raw = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        raw_list(target, page_size).await?;
+        raw.push(started.elapsed().as_secs_f64());
+    }
+    raw.sort_by(f64::total_cmp);
+    report.set_f("raw_wall_s", quantile(&raw, 0.5));
     Ok(report)
+}
+
+/// Fetches every page of projects with plain reqwest; the page token is found by a byte
+/// search, nothing is decoded.
+async fn raw_list(target: &Target, page_size: u32) -> Result<()> {
+    const KEY: &[u8] = b"\"next_page_token\":\"";
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/2.0/postgres/projects", target.host);
+    let auth = format!("Bearer {}", target.token);
+    let mut token: Option<String> = None;
+    loop {
+        let mut query = vec![("page_size", page_size.to_string())];
+        if let Some(token) = token.take() {
+            query.push(("page_token", token));
+        }
+        let response = http
+            .get(&url)
+            .query(&query)
+            .header("Authorization", &auth)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("GET {url}: {}", response.status()));
+        }
+        let body = response.bytes().await.map_err(|e| e.to_string())?;
+        let Some(at) = body.windows(KEY.len()).rposition(|w| w == KEY) else {
+            return Ok(());
+        };
+        let rest = &body[at + KEY.len()..];
+        let end = rest.iter().position(|&b| b == b'"').ok_or("unterminated page token")?;
+        if end == 0 {
+            return Ok(());
+        }
+        token = Some(String::from_utf8_lossy(&rest[..end]).into_owned());
+    }
 }
 
 /// Streams every project without keeping any; the number of items.
@@ -96,7 +142,41 @@ pub async fn get(target: &Target, count: usize) -> Result<Report> {
     if let (Some(before), Some(after)) = (before, target.requests().await) {
         report.set("requests", after - before);
     }
+    // The floor: the same GET with a bare reqwest client (no auth provider, retries,
+    // typed decoding), so `p50_ms - raw_p50_ms` is what the SDK's layers cost.
+    let raw = raw_get_samples(target, &id, count).await?;
+    report
+        .set_f("raw_p50_ms", quantile(&raw, 0.5))
+        .set_f("raw_p99_ms", quantile(&raw, 0.99));
     Ok(report)
+}
+
+/// Latencies (ms, sorted) of `count` plain reqwest GETs of project `id`, after a warm-up.
+async fn raw_get_samples(target: &Target, id: &str, count: usize) -> Result<Vec<f64>> {
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/2.0/postgres/projects/{id}", target.host);
+    let auth = format!("Bearer {}", target.token);
+    let fetch = || async {
+        let response = http
+            .get(&url)
+            .header("Authorization", &auth)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("GET {url}: {}", response.status()));
+        }
+        response.bytes().await.map_err(|e| e.to_string())
+    };
+    fetch().await?;
+    let mut samples = Vec::with_capacity(count);
+    for _ in 0..count {
+        let t = Instant::now();
+        fetch().await?;
+        samples.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples)
 }
 
 /// Creates a project whose operation takes `op_delay` and waits for it with
@@ -215,18 +295,24 @@ pub async fn cold(target: &Target, runs: usize) -> Result<Report> {
         report.note("the host has no project to get: skipped");
         return Ok(report);
     };
-    let mut walls = Vec::with_capacity(runs);
+    let (mut walls, mut client_ms, mut call_ms) = (Vec::new(), Vec::new(), Vec::new());
     let mut rss = 0;
     for _ in 0..runs.max(1) {
         let answer = child(target, &["child-get", &id]).await?;
         walls.push(answer.wall_s);
         rss = rss.max(answer.rss_kib);
+        client_ms.push(answer.client_us.unwrap_or(0) as f64 / 1000.0);
+        call_ms.push(answer.call_us.unwrap_or(0) as f64 / 1000.0);
     }
-    walls.sort_by(f64::total_cmp);
+    for samples in [&mut walls, &mut client_ms, &mut call_ms] {
+        samples.sort_by(f64::total_cmp);
+    }
     report
         .set("runs", walls.len())
         .set_f("wall_s", quantile(&walls, 0.5))
         .set_f("min_wall_s", walls[0])
+        .set_f("client_new_ms", quantile(&client_ms, 0.5))
+        .set_f("first_call_ms", quantile(&call_ms, 0.5))
         .set("peak_rss_kib", rss);
     Ok(report)
 }
@@ -254,6 +340,10 @@ struct ChildAnswer {
     rss_kib: u64,
     /// Items it streamed, if it streamed.
     items: Option<u64>,
+    /// Time the child took to build its client (µs), if it said.
+    client_us: Option<u64>,
+    /// Time of the child's first call (µs), if it said.
+    call_us: Option<u64>,
 }
 
 /// Runs this binary as a child doing `args` and reads its answer line
@@ -289,17 +379,28 @@ async fn child(target: &Target, args: &[&str]) -> Result<ChildAnswer> {
         wall_s,
         rss_kib,
         items: field("items"),
+        client_us: field("client_us"),
+        call_us: field("call_us"),
     })
 }
 
 /// Child side of `cold`: one `get_project`, then the answer line.
+/// The answer line also carries how long building the client (`client_us`) and the call
+/// itself (`call_us`) took inside the child.
 pub async fn child_get(target: &Target, id: &str) -> Result<()> {
+    let t = Instant::now();
     let client = target.client()?;
+    let client_us = t.elapsed().as_micros();
+    let t = Instant::now();
     client
         .get_project(&ProjectName::new(id).map_err(|e| e.to_string())?)
         .await
         .map_err(|e| e.to_string())?;
-    println!("rss_kib={}", peak_rss_kib().unwrap_or(0));
+    let call_us = t.elapsed().as_micros();
+    println!(
+        "rss_kib={} client_us={client_us} call_us={call_us}",
+        peak_rss_kib().unwrap_or(0)
+    );
     Ok(())
 }
 

@@ -45,17 +45,28 @@ fn list_streams_every_seeded_project() {
 #[test]
 fn get_reports_latency_quantiles() {
     let lines = run(&["get", "--count", "5"]);
+    assert_eq!(lines.len(), 1);
     let get = &lines[0];
     assert_eq!(get["scenario"], "get");
     assert_eq!(get["count"], 5);
-    let (p50, p99) = (get["p50_ms"].as_f64().unwrap(), get["p99_ms"].as_f64().unwrap());
-    assert!(p50 > 0.0 && p50 <= p99, "{get}");
+    assert_eq!(get["requests"], 5, "one request per call, as the emulator counted");
+    for key in ["wall_s", "p50_ms", "p90_ms", "p99_ms"] {
+        assert!(get[key].is_number(), "{key} in {get}");
+    }
+    let (p50, p90, p99) = (
+        get["p50_ms"].as_f64().unwrap(),
+        get["p90_ms"].as_f64().unwrap(),
+        get["p99_ms"].as_f64().unwrap(),
+    );
+    assert!(p50 > 0.0 && p50 <= p90 && p90 <= p99, "quantiles are ordered: {get}");
 }
 
 #[test]
 fn cold_measures_a_child_process() {
-    let lines = run(&["cold"]);
+    let lines = run(&["cold", "--runs", "1"]);
     let cold = &lines[0];
     assert_eq!(cold["scenario"], "cold");
+    assert_eq!(cold["runs"], 1);
+    assert!(cold["wall_s"].as_f64().unwrap() > 0.0, "{cold}");
     assert!(cold["peak_rss_kib"].as_u64().unwrap() > 0, "{cold}");
 }
