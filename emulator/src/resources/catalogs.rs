@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, is_deleted, required_id, spec_of};
+use super::{Call, Ctx, base, hard_delete, is_deleted, required_id, spec_of};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::operations::Outcome;
@@ -98,9 +98,5 @@ pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = format!("catalogs/{}", call.ids[0]);
     ctx.get(KIND, &name)?;
-    if let Some(op) = ctx.failing(&name, KIND) {
-        return Ok(op);
-    }
-    ctx.store.remove_tree(&name);
-    Ok(ctx.op(&name, KIND, Outcome::Empty))
+    hard_delete(ctx, KIND, &name)
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx};
+use super::{Call, Ctx, hard_delete};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::operations::Outcome;
@@ -76,11 +76,7 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     ctx.get(KIND, &name)?;
     call.query.flag("force")?;
-    if let Some(op) = ctx.failing(&name, KIND) {
-        return Ok(op);
-    }
-    ctx.store.remove_tree(&name);
-    Ok(ctx.op(&name, KIND, Outcome::Empty))
+    hard_delete(ctx, KIND, &name)
 }
 
 /// `GET .../cdf-configs/{c}/cdf-statuses/{t}`.

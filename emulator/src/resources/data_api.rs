@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, check_body_name, check_enum, spec_of, touch};
+use super::{Call, Ctx, check_body_name, check_enum, hard_delete, spec_of, touch};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::mask::{self, Rules};
@@ -161,9 +161,5 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let (db, name) = names(call);
     ctx.live("Database", &db)?;
     ctx.get(KIND, &name)?;
-    if let Some(op) = ctx.failing(&name, KIND) {
-        return Ok(op);
-    }
-    ctx.store.remove_tree(&name);
-    Ok(ctx.op(&name, KIND, Outcome::Empty))
+    hard_delete(ctx, KIND, &name)
 }

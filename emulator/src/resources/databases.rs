@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, check_body_name, spec_of, store_parent, touch};
+use super::{Call, Ctx, base, check_body_name, hard_delete, spec_of, store_parent, touch};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::mask::{self, Rules};
@@ -126,9 +126,5 @@ pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     ctx.get(KIND, &name)?;
-    if let Some(op) = ctx.failing(&name, KIND) {
-        return Ok(op);
-    }
-    ctx.store.remove_tree(&name);
-    Ok(ctx.op(&name, KIND, Outcome::Empty))
+    hard_delete(ctx, KIND, &name)
 }

@@ -96,12 +96,13 @@ pub fn soft_delete(
     purge: bool,
     fields: DeletionFields,
 ) -> Result<Value, ApiError> {
+    if purge {
+        return hard_delete(ctx, kind, name);
+    }
     if let Some(op) = ctx.failing(name, kind) {
         return Ok(op);
     }
-    if purge {
-        ctx.store.remove_tree(name);
-    } else if !is_deleted(current) {
+    if !is_deleted(current) {
         let (delete_path, purge_path) = fields.paths();
         let now = ctx.ts();
         let purge_at = wire::ts(ctx.now + chrono::Duration::days(7));
@@ -111,6 +112,15 @@ pub fn soft_delete(
             touch(v, &now);
         }
     }
+    Ok(ctx.op(name, kind, Outcome::Empty))
+}
+
+/// Removes `name` and everything below it; answers the (finished) operation.
+pub fn hard_delete(ctx: &mut Ctx<'_>, kind: &'static str, name: &str) -> Result<Value, ApiError> {
+    if let Some(op) = ctx.failing(name, kind) {
+        return Ok(op);
+    }
+    ctx.store.remove_tree(name);
     Ok(ctx.op(name, kind, Outcome::Empty))
 }
 

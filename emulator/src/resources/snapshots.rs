@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, check_expiry, check_lsn, expiry_of, required_id, spec_of};
+use super::{Call, Ctx, base, check_expiry, check_lsn, expiry_of, hard_delete, required_id, spec_of};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::operations::Outcome;
@@ -80,9 +80,5 @@ pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     ctx.get(KIND, &name)?;
-    if let Some(op) = ctx.failing(&name, KIND) {
-        return Ok(op);
-    }
-    ctx.store.remove_tree(&name);
-    Ok(ctx.op(&name, KIND, Outcome::Empty))
+    hard_delete(ctx, KIND, &name)
 }
