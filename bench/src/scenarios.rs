@@ -80,17 +80,7 @@ async fn raw_list(target: &Target, page_size: u32) -> Result<()> {
         if let Some(token) = token.take() {
             query.push(("page_token", token));
         }
-        let response = http
-            .get(&url)
-            .query(&query)
-            .header("Authorization", &auth)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("GET {url}: {}", response.status()));
-        }
-        let body = response.bytes().await.map_err(|e| e.to_string())?;
+        let body = raw_get(&http, &url, &auth, &query).await?;
         let Some(at) = body.windows(KEY.len()).rposition(|w| w == KEY) else {
             return Ok(());
         };
@@ -151,23 +141,27 @@ pub async fn get(target: &Target, count: usize) -> Result<Report> {
     Ok(report)
 }
 
+/// One plain reqwest GET (no SDK layers): the body of a 2xx answer.
+async fn raw_get(http: &reqwest::Client, url: &str, auth: &str, query: &[(&str, String)]) -> Result<bytes::Bytes> {
+    let response = http
+        .get(url)
+        .query(query)
+        .header("Authorization", auth)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("GET {url}: {}", response.status()));
+    }
+    response.bytes().await.map_err(|e| e.to_string())
+}
+
 /// Latencies (ms, sorted) of `count` plain reqwest GETs of project `id`, after a warm-up.
 async fn raw_get_samples(target: &Target, id: &str, count: usize) -> Result<Vec<f64>> {
     let http = reqwest::Client::new();
     let url = format!("{}/api/2.0/postgres/projects/{id}", target.host);
     let auth = format!("Bearer {}", target.token);
-    let fetch = || async {
-        let response = http
-            .get(&url)
-            .header("Authorization", &auth)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("GET {url}: {}", response.status()));
-        }
-        response.bytes().await.map_err(|e| e.to_string())
-    };
+    let fetch = || raw_get(&http, &url, &auth, &[]);
     fetch().await?;
     let mut samples = Vec::with_capacity(count);
     for _ in 0..count {
