@@ -659,27 +659,35 @@ impl SyncedTableName {
 
 /// The name of a long-running operation, e.g. `projects/my-app/operations/AbC+/x=`.
 ///
-/// Server-assigned and opaque: any non-empty string that does not start with `/` is accepted
-/// and kept verbatim (it may contain `/`, `+`, `=`), to be appended as-is to the API base path.
+/// Server-assigned and opaque. The service's operation ids are base64-like (`[A-Za-z0-9+/=]`),
+/// so a name may hold `+`, `=`, `/`, and even an empty segment (`operations//x`, `operations/x/`)
+/// when an id starts or ends with `/`. The name is kept verbatim and appended as-is to the API
+/// base path, exactly as the official SDKs do.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OperationName(String);
 
-const OPERATION_PATTERN: &str = "a non-empty operation name not starting with '/'";
+const OPERATION_PATTERN: &str =
+    "a non-empty operation name that does not start with '/' and that a URL path carries unchanged";
 
 impl OperationName {
     /// Wraps a server-assigned operation name.
     ///
-    /// The name goes into the URL byte for byte, so anything that would change which URL
-    /// is requested is refused: a leading `/`, an empty or `.`/`..` segment, `?`, `#`, `%`,
-    /// whitespace and control characters. Everything else (`+`, `=`, `/` between segments)
-    /// is kept as the server sent it.
+    /// The name goes into the URL byte for byte, so a name that would change which URL is
+    /// requested is refused: one that is empty or starts with `/`, holds `%` (the server would
+    /// decode it into another name), or that the URL parser would rewrite (a `.`/`..` segment,
+    /// `?`, `#`, `\`, whitespace, control, non-ASCII and other characters it escapes). Everything
+    /// the service really sends (`+`, `=`, `/` anywhere, empty segments) is kept as it came.
+    ///
+    /// ```
+    /// use lakebase::OperationName;
+    ///
+    /// let op = OperationName::new("projects/p/operations//AbC+d=").unwrap();
+    /// assert_eq!(op.as_str(), "projects/p/operations//AbC+d=");
+    /// assert!(OperationName::new("projects/p/operations/../x").is_err());
+    /// ```
     pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
         let name = name.into();
-        let bad_segment = name.split('/').any(|s| s.is_empty() || s == "." || s == "..");
-        let bad_char = name
-            .chars()
-            .any(|c| matches!(c, '?' | '#' | '%') || c.is_whitespace() || c.is_control());
-        if bad_segment || bad_char {
+        if name.is_empty() || name.starts_with('/') || name.contains('%') || !url_keeps_verbatim(&name) {
             return Err(NameError::Malformed {
                 expected: OPERATION_PATTERN,
                 value: name,
@@ -692,6 +700,15 @@ impl OperationName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `path` survives as the tail of a URL path unchanged: no normalisation of dot
+/// segments or backslashes, no escaping, no query or fragment split off.
+fn url_keeps_verbatim(path: &str) -> bool {
+    const BASE: &str = "http://host/base/";
+    url::Url::parse(&format!("{BASE}{path}")).is_ok_and(|url| {
+        url.query().is_none() && url.fragment().is_none() && url.path().strip_prefix("/base/") == Some(path)
+    })
 }
 
 impl ResourceName for OperationName {
@@ -840,15 +857,28 @@ mod tests {
             "projects/p/operations/a%2Fb",
             "projects/p/operations/a b",
             "projects/p/operations/../x",
-            "projects/p//operations/x",
-            "projects/p/operations/x/",
+            "projects/p/operations/./x",
+            "projects/p/operations/x/..",
+            "projects/p/operations/a\\b",
             "projects/p/operations/a\nb",
+            "projects/p/operations/a\tb",
+            "projects/p/operations/a\"b",
+            "projects/p/operations/a<b>",
+            "projects/p/operations/a{b}",
+            "projects/p/operations/a`b",
+            "projects/p/operations/é",
         ] {
             assert!(bad.parse::<OperationName>().is_err(), "{bad:?}");
         }
+        // Base64-like ids as the service sends them: `/` may open, close or double up.
         for good in [
             "projects/p/operations/AbC+d/e=f==",
             "projects/p/operations/f17bb229-a1f8-5b92",
+            "projects/lc-a/operations//GN99b/F0m2Vm/7jwNHlww==",
+            "projects/p/operations/ab//cd==",
+            "projects/p/operations/abc/",
+            "projects/p/operations///",
+            "catalogs/c/operations/+/+==",
         ] {
             assert_eq!(good.parse::<OperationName>().unwrap().as_str(), good);
         }

@@ -329,6 +329,34 @@ async fn resume_operation_by_stored_name() {
     assert_polls(&log, 0, 2);
 }
 
+/// Regression: the service's base64-like ids can start or end with `/`, or hold `//`. Such a
+/// name used to be refused as "malformed", so the create call failed although it had worked.
+#[tokio::test]
+async fn ids_with_empty_segments_are_polled_byte_for_byte() {
+    for op in [
+        "projects/my-app/operations//GN99b/F0m2Vm/7jwNHlww==",
+        "projects/my-app/operations/ab//cd+=",
+        "projects/my-app/operations/abc/",
+    ] {
+        let server = MockServer::start_async().await;
+        let (mock, log) = script(
+            &server,
+            vec![Reply::ok(op_pending(op)), Reply::ok(op_done(op, project_json()))],
+        )
+        .await;
+        let (client, _) = client(&server);
+        let created = client
+            .create_project("my-app", types::Project::default())
+            .await
+            .unwrap_or_else(|e| panic!("{op}: {e}"));
+        assert_eq!(created.name().as_str(), op);
+        let project = created.wait().await.unwrap();
+        assert_eq!(project.uid.as_deref(), Some("proj-1"));
+        mock.assert_calls_async(2).await;
+        log.get(1).assert_line("GET", &format!("{API}/{op}"), &[]);
+    }
+}
+
 #[tokio::test]
 async fn progress_yields_each_state_and_ends_on_done() {
     let server = MockServer::start_async().await;
