@@ -188,7 +188,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 }
 
 fn name_of(call: &Call) -> String {
-    format!("projects/{}/branches/{}", call.ids[0], call.ids[1])
+    call.branch()
 }
 
 /// `GET /projects/{p}/branches/{b}`.
@@ -207,9 +207,7 @@ pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 /// `PATCH /projects/{p}/branches/{b}?update_mask=`.
 pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
-    let cur = ctx.mutable(KIND, &name)?;
-    check_body_name(&call.body, &name)?;
-    let mut v = mask::apply(&cur, &call.body, call.query.get("update_mask"), &RULES)?;
+    let (_, mut v) = ctx.masked_update(KIND, &name, call, &RULES)?;
     let spec = v.get("spec").cloned().unwrap_or_else(|| json!({}));
     check_expiry(&spec, ctx.now)?;
     wire::bool_at(&spec, "is_protected")?;
@@ -217,9 +215,7 @@ pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         return Ok(op);
     }
     refresh_status(&mut v, ctx.now);
-    touch(&mut v, &ctx.ts());
-    ctx.store.put(&name, v.clone(), None);
-    Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+    Ok(ctx.commit_update(KIND, &name, v, None))
 }
 
 /// `DELETE /projects/{p}/branches/{b}[?purge=true]`.

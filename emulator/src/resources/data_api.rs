@@ -2,10 +2,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, check_body_name, check_enum, hard_delete, spec_of, touch};
+use super::{Call, Ctx, check_enum, hard_delete, spec_of};
 use crate::errors::ApiError;
 use crate::ids;
-use crate::mask::{self, Rules};
+use crate::mask::Rules;
 use crate::operations::Outcome;
 use crate::wire;
 
@@ -143,17 +143,13 @@ pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let (db, name) = names(call);
     let dbv = ctx.live("Database", &db)?;
-    let cur = ctx.live(KIND, &name)?;
-    check_body_name(&call.body, &name)?;
-    let mut v = mask::apply(&cur, &call.body, call.query.get("update_mask"), &RULES)?;
+    let (_, mut v) = ctx.masked_update(KIND, &name, call, &RULES)?;
     check_spec(v.get("spec").unwrap_or(&json!({})))?;
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
     }
     refresh_status(ctx, &mut v, &dbv);
-    touch(&mut v, &ctx.ts());
-    ctx.store.put(&name, v.clone(), None);
-    Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+    Ok(ctx.commit_update(KIND, &name, v, None))
 }
 
 /// `DELETE .../data-api`.

@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, check_body_name, hard_delete, spec_of, store_parent, touch};
+use super::{Call, Ctx, base, hard_delete, spec_of, store_parent, touch};
 use crate::errors::ApiError;
 use crate::ids;
-use crate::mask::{self, Rules};
+use crate::mask::Rules;
 use crate::operations::Outcome;
 use crate::wire;
 
@@ -59,7 +59,7 @@ fn refresh_status(v: &mut Value, id: &str) {
 
 /// `POST .../databases[?database_id=][&replace_existing=true]`.
 pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
-    let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
+    let branch = call.branch();
     ctx.live("Branch", &branch)?;
     let id = match call.query.get("database_id").filter(|s| !s.is_empty()) {
         Some(id) => id.to_string(),
@@ -87,10 +87,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 }
 
 fn name_of(call: &Call) -> String {
-    format!(
-        "projects/{}/branches/{}/databases/{}",
-        call.ids[0], call.ids[1], call.ids[2]
-    )
+    call.branch_child("databases")
 }
 
 /// `GET .../databases/{d}`.
@@ -100,26 +97,20 @@ pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 
 /// `GET .../databases`.
 pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
-    let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
-    ctx.live("Branch", &branch)?;
-    ctx.list(call, &format!("{branch}/databases"), "databases", false, 1000)
+    ctx.list_branch_children(call, "databases")
 }
 
 /// `PATCH .../databases/{d}?update_mask=`.
 pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
-    let cur = ctx.mutable(KIND, &name)?;
-    check_body_name(&call.body, &name)?;
-    let mut v = mask::apply(&cur, &call.body, call.query.get("update_mask"), &RULES)?;
+    let (_, mut v) = ctx.masked_update(KIND, &name, call, &RULES)?;
     let branch = store_parent(&name);
     check(ctx, &branch, &name, v.get("spec").unwrap_or(&json!({})))?;
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
     }
     refresh_status(&mut v, &call.ids[2]);
-    touch(&mut v, &ctx.ts());
-    ctx.store.put(&name, v.clone(), None);
-    Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+    Ok(ctx.commit_update(KIND, &name, v, None))
 }
 
 /// `DELETE .../databases/{d}` (also drops its Data API and CDF configs).

@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, check_body_name, check_compute, check_enum, hard_delete, required_id, spec_of, touch};
+use super::{Call, Ctx, base, check_compute, check_enum, hard_delete, required_id, spec_of, touch};
 use crate::errors::ApiError;
 use crate::ids;
-use crate::mask::{self, Rules};
+use crate::mask::Rules;
 use crate::operations::Outcome;
 use crate::wire;
 
@@ -153,7 +153,7 @@ fn rw_conflict(ctx: &Ctx<'_>, branch: &str, name: &str) -> Result<(), ApiError> 
 
 /// `POST /projects/{p}/branches/{b}/endpoints?endpoint_id=[&replace_existing=true]`.
 pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
-    let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
+    let branch = call.branch();
     ctx.live("Branch", &branch)?;
     let id = required_id(call, "endpoint_id")?;
     ids::check_rfc1123("endpoint_id", id)?;
@@ -198,10 +198,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 }
 
 fn name_of(call: &Call) -> String {
-    format!(
-        "projects/{}/branches/{}/endpoints/{}",
-        call.ids[0], call.ids[1], call.ids[2]
-    )
+    call.branch_child("endpoints")
 }
 
 /// `GET .../endpoints/{e}`.
@@ -211,17 +208,13 @@ pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 
 /// `GET .../endpoints`.
 pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
-    let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
-    ctx.live("Branch", &branch)?;
-    ctx.list(call, &format!("{branch}/endpoints"), "endpoints", false, 1000)
+    ctx.list_branch_children(call, "endpoints")
 }
 
 /// `PATCH .../endpoints/{e}?update_mask=`.
 pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
-    let cur = ctx.mutable(KIND, &name)?;
-    check_body_name(&call.body, &name)?;
-    let mut v = mask::apply(&cur, &call.body, call.query.get("update_mask"), &RULES)?;
+    let (_, mut v) = ctx.masked_update(KIND, &name, call, &RULES)?;
     let spec = v.get("spec").cloned().unwrap_or_else(|| json!({}));
     check_spec(&spec)?;
     if let Some(op) = ctx.failing(&name, KIND) {
@@ -230,10 +223,8 @@ pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let branch = super::store_parent(&name);
     let defaults = project_defaults(ctx, &branch);
     refresh_status(&mut v, &defaults);
-    touch(&mut v, &ctx.ts());
     let overlay = ctx.overlay(json!({"status": {"pending_state": "ACTIVE"}}));
-    ctx.store.put(&name, v.clone(), overlay);
-    Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+    Ok(ctx.commit_update(KIND, &name, v, overlay))
 }
 
 /// `DELETE .../endpoints/{e}`.

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::errors::ApiError;
+use crate::mask;
 use crate::operations::{self, OpRecord, Outcome};
 use crate::paging::{self, ListSpec};
 use crate::query::Query;
@@ -57,6 +58,19 @@ pub struct Call {
     pub query: Query,
     /// JSON body (`{}` when none).
     pub body: Value,
+}
+
+impl Call {
+    /// The branch named by the first two path ids: `projects/{p}/branches/{b}`.
+    pub fn branch(&self) -> String {
+        format!("projects/{}/branches/{}", self.ids[0], self.ids[1])
+    }
+
+    /// A resource directly under the branch, named by the third path id:
+    /// `projects/{p}/branches/{b}/{collection}/{id}`.
+    pub fn branch_child(&self, collection: &str) -> String {
+        format!("{}/{collection}/{}", self.branch(), self.ids[2])
+    }
 }
 
 /// A request handler.
@@ -230,6 +244,44 @@ impl Ctx<'_> {
             .value(name)
             .cloned()
             .ok_or_else(|| ApiError::not_found(kind, name))
+    }
+
+    /// The first step of an `update_*`: the stored resource (which must exist and not be
+    /// soft-deleted) with the call's body merged in along its `update_mask`, after checking
+    /// that the body names this resource. Returns the stored value and the updated one.
+    pub fn masked_update(
+        &self,
+        kind: &str,
+        name: &str,
+        call: &Call,
+        rules: &mask::Rules,
+    ) -> Result<(Value, Value), ApiError> {
+        let current = self.mutable(kind, name)?;
+        check_body_name(&call.body, name)?;
+        let updated = mask::apply(&current, &call.body, call.query.get("update_mask"), rules)?;
+        Ok((current, updated))
+    }
+
+    /// The last step of an `update_*`: stamps `update_time`, stores the value (with an
+    /// optional pending-state overlay) and returns the operation that yields it.
+    pub fn commit_update(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        mut value: Value,
+        overlay: Option<(Instant, Value)>,
+    ) -> Value {
+        touch(&mut value, &self.ts());
+        self.store.put(name, value.clone(), overlay);
+        self.op(name, kind, Outcome::Resource(kind, value))
+    }
+
+    /// Answers a list call over the `collection` directly under the call's (live) branch, whose
+    /// response array key is the collection word too (`endpoints`, `roles`, `databases`).
+    pub fn list_branch_children(&self, call: &Call, collection: &str) -> Result<Value, ApiError> {
+        let branch = call.branch();
+        self.live("Branch", &branch)?;
+        self.list(call, &format!("{branch}/{collection}"), collection, false, 1000)
     }
 
     /// Answers a list call over `collection`.

@@ -4,12 +4,12 @@
 use serde_json::{Value, json};
 
 use super::{
-    Call, Ctx, DeletionFields, base, branches, check_body_name, check_compute, endpoints, required_id, restore,
-    soft_delete, spec_of, touch,
+    Call, Ctx, DeletionFields, base, branches, check_compute, endpoints, required_id, restore, soft_delete, spec_of,
+    touch,
 };
 use crate::errors::ApiError;
 use crate::ids;
-use crate::mask::{self, Rules};
+use crate::mask::Rules;
 use crate::operations::Outcome;
 use crate::wire;
 
@@ -202,9 +202,7 @@ pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 /// `PATCH /projects/{id}?update_mask=`.
 pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
-    let cur = ctx.mutable(KIND, &name)?;
-    check_body_name(&call.body, &name)?;
-    let mut v = mask::apply(&cur, &call.body, call.query.get("update_mask"), &RULES)?;
+    let (cur, mut v) = ctx.masked_update(KIND, &name, call, &RULES)?;
     let spec = v.get("spec").cloned().unwrap_or_else(|| json!({}));
     check_spec(&spec)?;
     if wire::get(&cur, "spec.pg_version").is_some() && wire::get(&cur, "spec.pg_version") != spec.get("pg_version") {
@@ -241,9 +239,7 @@ pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         }
     }
     refresh_status(&mut v, &now);
-    touch(&mut v, &now);
-    ctx.store.put(&name, v.clone(), None);
-    Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+    Ok(ctx.commit_update(KIND, &name, v, None))
 }
 
 /// `DELETE /projects/{id}[?purge=true]`.

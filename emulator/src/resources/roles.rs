@@ -7,10 +7,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, check_body_name, check_enum, spec_of, store_parent, touch};
+use super::{Call, Ctx, base, check_enum, spec_of, store_parent, touch};
 use crate::errors::ApiError;
 use crate::ids;
-use crate::mask::{self, Rules};
+use crate::mask::Rules;
 use crate::operations::Outcome;
 use crate::wire;
 
@@ -89,7 +89,7 @@ fn gen_password() -> String {
 
 /// `POST /projects/{p}/branches/{b}/roles[?role_id=][&replace_existing=true]`.
 pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
-    let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
+    let branch = call.branch();
     ctx.live("Branch", &branch)?;
     let spec = spec_of(&call.body)?;
     check_spec(&spec)?;
@@ -174,10 +174,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 }
 
 fn name_of(call: &Call) -> String {
-    format!(
-        "projects/{}/branches/{}/roles/{}",
-        call.ids[0], call.ids[1], call.ids[2]
-    )
+    call.branch_child("roles")
 }
 
 /// `GET .../roles/{r}`.
@@ -187,25 +184,19 @@ pub fn get(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 
 /// `GET .../roles`.
 pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
-    let branch = format!("projects/{}/branches/{}", call.ids[0], call.ids[1]);
-    ctx.live("Branch", &branch)?;
-    ctx.list(call, &format!("{branch}/roles"), "roles", false, 1000)
+    ctx.list_branch_children(call, "roles")
 }
 
 /// `PATCH .../roles/{r}?update_mask=`.
 pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
-    let cur = ctx.mutable(KIND, &name)?;
-    check_body_name(&call.body, &name)?;
-    let mut v = mask::apply(&cur, &call.body, call.query.get("update_mask"), &RULES)?;
+    let (_, mut v) = ctx.masked_update(KIND, &name, call, &RULES)?;
     check_spec(v.get("spec").unwrap_or(&json!({})))?;
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
     }
     refresh_status(&mut v);
-    touch(&mut v, &ctx.ts());
-    ctx.store.put(&name, v.clone(), None);
-    Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+    Ok(ctx.commit_update(KIND, &name, v, None))
 }
 
 /// `DELETE .../roles/{r}[?reassign_owned_to=]`: a role owning databases can only be
