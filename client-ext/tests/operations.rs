@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use httpmock::MockServer;
 use lakebase::error::ErrorDetail;
-use lakebase::{Error, ErrorCode, OperationName, PollingPolicy, ProjectName, types};
+use lakebase::{Client, Error, ErrorCode, Operation, OperationName, PollingPolicy, ProjectName, types};
 use serde_json::json;
 use support::{Reply, client, client_with, config, op_done, op_pending, script};
 
@@ -24,6 +24,14 @@ fn project_json() -> serde_json::Value {
         "spec": {"display_name": "My app", "pg_version": 17},
         "status": {"owner": "alice@example.com", "pg_version": 17}
     })
+}
+
+/// Starts `create_project("my-app")`: the call most poller tests begin with.
+async fn create_my_app(client: &Client) -> Operation<types::Project, types::ProjectOperationMetadata> {
+    client
+        .create_project("my-app", types::Project::default())
+        .await
+        .expect("create_project")
 }
 
 fn assert_polls(log: &support::Log, from: usize, to: usize) {
@@ -48,10 +56,7 @@ async fn create_polls_until_done_and_returns_the_resource() {
     )
     .await;
     let (client, sleeper) = client(&server);
-    let op = client
-        .create_project("my-app", types::Project::default())
-        .await
-        .unwrap();
+    let op = create_my_app(&client).await;
     assert!(!op.is_done());
     assert_eq!(op.name().as_str(), OP);
     let meta = op.metadata().unwrap().expect("metadata");
@@ -90,10 +95,7 @@ async fn default_policy_sleeps_through_the_injected_sleeper() {
     )
     .await;
     let (client, sleeper) = client_with(config(&server).polling_policy(PollingPolicy::default()));
-    let op = client
-        .create_project("my-app", types::Project::default())
-        .await
-        .unwrap();
+    let op = create_my_app(&client).await;
     op.wait().await.unwrap();
     mock.assert_calls_async(3).await;
     // 1 s before the first poll, then the 1 s floor (almost no real time has passed).
@@ -114,10 +116,7 @@ async fn an_operation_done_with_error_is_operation_failed() {
     });
     let (mock, _) = script(&server, vec![Reply::ok(op_pending(OP)), Reply::ok(failed)]).await;
     let (client, _) = client(&server);
-    let op = client
-        .create_project("my-app", types::Project::default())
-        .await
-        .unwrap();
+    let op = create_my_app(&client).await;
     let err = op.wait().await.unwrap_err();
     match &err {
         Error::OperationFailed {
@@ -153,10 +152,7 @@ async fn done_without_response_is_operation_incomplete() {
     )
     .await;
     let (client, _) = client(&server);
-    let op = client
-        .create_project("my-app", types::Project::default())
-        .await
-        .unwrap();
+    let op = create_my_app(&client).await;
     let err = op.wait().await.unwrap_err();
     assert!(
         matches!(&err, Error::OperationIncomplete { operation } if operation == OP),
@@ -213,10 +209,7 @@ async fn a_503_while_polling_does_not_end_the_wait() {
     )
     .await;
     let (client, _) = client(&server);
-    let op = client
-        .create_project("my-app", types::Project::default())
-        .await
-        .unwrap();
+    let op = create_my_app(&client).await;
     let project = op.wait().await.unwrap();
     assert_eq!(project.project_id.as_deref(), Some("my-app"));
     mock.assert_calls_async(5).await;
@@ -237,10 +230,7 @@ async fn the_poller_itself_survives_a_503_when_http_retries_are_off() {
     )
     .await;
     let (client, _) = client_with(config(&server).retry_policy(std::sync::Arc::new(lakebase::NoRetry)));
-    let op = client
-        .create_project("my-app", types::Project::default())
-        .await
-        .unwrap();
+    let op = create_my_app(&client).await;
     assert_eq!(op.wait().await.unwrap().uid.as_deref(), Some("proj-1"));
     mock.assert_calls_async(3).await;
 }
@@ -261,10 +251,7 @@ async fn a_404_while_polling_is_returned() {
     )
     .await;
     let (client, _) = client(&server);
-    let op = client
-        .create_project("my-app", types::Project::default())
-        .await
-        .unwrap();
+    let op = create_my_app(&client).await;
     let err = op.wait().await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
     assert_eq!(err.status(), Some(404));
@@ -278,10 +265,7 @@ async fn the_deadline_gives_a_timeout() {
     let (mock, _) = script(&server, vec![Reply::ok(op_pending(OP)); 10]).await;
     let policy = PollingPolicy::immediate().with_max_polls(Some(3));
     let (client, _) = client_with(config(&server).polling_policy(policy));
-    let op = client
-        .create_project("my-app", types::Project::default())
-        .await
-        .unwrap();
+    let op = create_my_app(&client).await;
     let err = op.wait().await.unwrap_err();
     match &err {
         Error::Timeout {
@@ -305,10 +289,7 @@ async fn a_zero_deadline_times_out_without_polling() {
     let (mock, _) = script(&server, vec![Reply::ok(op_pending(OP)); 3]).await;
     let policy = PollingPolicy::immediate().with_deadline(Some(Duration::ZERO));
     let (client, _) = client_with(config(&server).polling_policy(policy));
-    let op = client
-        .create_project("my-app", types::Project::default())
-        .await
-        .unwrap();
+    let op = create_my_app(&client).await;
     let err = op.wait().await.unwrap_err();
     assert!(matches!(err, Error::Timeout { attempts: 0, .. }), "{err:?}");
     mock.assert_calls_async(1).await;
@@ -381,10 +362,7 @@ async fn progress_yields_each_state_and_ends_on_done() {
     )
     .await;
     let (client, _) = client(&server);
-    let op = client
-        .create_project("my-app", types::Project::default())
-        .await
-        .unwrap();
+    let op = create_my_app(&client).await;
     let states: Vec<_> = op.progress().try_collect().await.unwrap();
     let seen: Vec<(bool, u64)> = states
         .iter()

@@ -37,26 +37,12 @@ async fn fixed_token_rejects_others() {
 #[tokio::test]
 async fn host_metadata_and_discovery() {
     let t = T::new().await;
-    let meta: Value = t
-        .http
-        .get(format!("{}/.well-known/databricks-config", t.base))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let meta: Value = t.get_unauthenticated("/.well-known/databricks-config").await;
     assert_eq!(meta["oidc_endpoint"], json!(format!("{}/oidc", t.base)));
     assert!(meta["workspace_id"].is_string());
     let disc: Value = t
-        .http
-        .get(format!("{}/oidc/.well-known/oauth-authorization-server", t.base))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+        .get_unauthenticated("/oidc/.well-known/oauth-authorization-server")
+        .await;
     assert_eq!(disc["token_endpoint"], json!(format!("{}/oidc/v1/token", t.base)));
     assert!(disc["authorization_endpoint"].is_string() && disc["issuer"].is_string());
 }

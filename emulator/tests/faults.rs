@@ -92,15 +92,7 @@ async fn injected_errors_have_databricks_bodies() {
         .expect("send");
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(t.get("projects").await.0, 200);
-    let stats: Value = t
-        .http
-        .get(format!("{}/_emulator/stats", t.base))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let stats: Value = t.get_unauthenticated("/_emulator/stats").await;
     assert_eq!(stats["by_method"]["list_projects"], json!(3));
 }
 

@@ -54,6 +54,21 @@ impl T {
         (status, v)
     }
 
+    /// `GET {base}{path}` outside the API (discovery, admin routes), without a token: the
+    /// JSON body of a response that must succeed.
+    pub async fn get_unauthenticated(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("send")
+            .error_for_status()
+            .expect("status")
+            .json()
+            .await
+            .expect("json")
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.call(Method::GET, path, None).await
     }
