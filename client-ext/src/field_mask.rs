@@ -132,7 +132,8 @@ impl FieldMask {
     /// Output-only top-level keys (`name`, `uid`, `*_time`, `status`, `parent`) and top-level
     /// `*_id` keys are ignored. With `prefix_filter` (e.g. `Some("spec")`) only paths equal to or
     /// under that prefix are kept. Paths come out sorted. Errors with
-    /// [`FieldMaskError::NothingSet`] when no path remains.
+    /// [`FieldMaskError::NothingSet`] when no path remains, and with
+    /// [`FieldMaskError::InvalidPath`] when a key outside a string map contains a `.`.
     pub fn from_set_fields(resource: &Value, prefix_filter: Option<&str>) -> Result<Self, FieldMaskError> {
         let mut paths = Vec::new();
         if let Value::Object(map) = resource {
@@ -140,7 +141,7 @@ impl FieldMask {
                 if OUTPUT_ONLY_TOP_LEVEL.contains(&key.as_str()) || key.ends_with("_id") {
                     continue;
                 }
-                collect_leaves(key.clone(), key, value, &mut paths);
+                collect_leaves(key.clone(), key, value, &mut paths)?;
             }
         }
         if let Some(prefix) = prefix_filter {
@@ -175,16 +176,25 @@ impl FieldMask {
     }
 }
 
-fn collect_leaves(path: String, key: &str, value: &Value, out: &mut Vec<String>) {
+/// Adds the set leaf paths of `value` (found at `path`, under field `key`) to `out`. A key with
+/// a `.` cannot be a field name, and its dotted path would name another field: refused.
+fn collect_leaves(path: String, key: &str, value: &Value, out: &mut Vec<String>) -> Result<(), FieldMaskError> {
+    if key.contains('.') {
+        return Err(FieldMaskError::InvalidPath {
+            path,
+            reason: "a field name cannot contain '.' (only string maps such as pg_settings have such keys)",
+        });
+    }
     match value {
         Value::Null => {}
         Value::Object(map) if !MAP_FIELDS.contains(&key) => {
             for (k, v) in map {
-                collect_leaves(format!("{path}.{k}"), k, v, out);
+                collect_leaves(format!("{path}.{k}"), k, v, out)?;
             }
         }
         _ => out.push(path),
     }
+    Ok(())
 }
 
 impl fmt::Display for FieldMask {
@@ -331,5 +341,26 @@ mod tests {
             assert_eq!(e, FieldMaskError::NothingSet { prefix: None }, "{body}");
             assert_eq!(e.to_string(), "no updatable field is set in the resource");
         }
+    }
+
+    /// Regression (found by `tests/no_panics.rs`): `{"a.b": 1}` gave the mask `a.b`, naming
+    /// field `b` of message `a` instead of refusing the key; keys of string maps stay free.
+    #[test]
+    fn from_set_fields_refuses_dotted_keys_outside_maps() {
+        for (body, path) in [
+            (json!({"a._": false}), "a._"),
+            (json!({"spec": {"x.y": 1}}), "spec.x.y"),
+        ] {
+            let e = FieldMask::from_set_fields(&body, None).unwrap_err();
+            assert!(
+                matches!(&e, FieldMaskError::InvalidPath { path: p, .. } if p == path),
+                "{e:?}"
+            );
+        }
+        let settings = json!({"spec": {"settings": {"pg_settings": {"log.min": "1"}}}});
+        assert_eq!(
+            FieldMask::from_set_fields(&settings, None).unwrap().paths(),
+            ["spec.settings.pg_settings"]
+        );
     }
 }
