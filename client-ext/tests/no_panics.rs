@@ -209,10 +209,8 @@ proptest! {
         }
         let Ok(branch) = project.branch(&b) else { return Ok(()) };
         prop_assert_eq!(branch.project(), project);
-        for child in [branch.endpoint(&c).map(|n| n.to_string()), branch.role(&c).map(|n| n.to_string())] {
-            if let Ok(child) = child {
-                under(&child, &branch);
-            }
+        for child in [branch.endpoint(&c).map(|n| n.to_string()), branch.role(&c).map(|n| n.to_string())].into_iter().flatten() {
+            under(&child, &branch);
         }
         if let Ok(db) = branch.database(&c) {
             prop_assert_eq!(db.to_string().parse::<DatabaseName>().unwrap(), db.clone());
