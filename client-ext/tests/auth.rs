@@ -244,3 +244,48 @@ async fn no_credentials_is_a_config_error() {
         "{err:?}"
     );
 }
+
+/// Every log line at every level, of this crate and of its HTTP stack, while PAT and M2M
+/// clients authenticate, retry, refresh and fail: the lines are there (spans name the
+/// operation, path, attempt and status), and no secret is in them.
+#[tokio::test]
+async fn logs_never_show_credentials() {
+    let logs = support::LogCapture::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
+
+    let server = MockServer::start_async().await;
+    discovery(&server).await;
+    token(&server, "m2m-access-secret", 3600).await;
+    let (_, _) = script(
+        &server,
+        vec![
+            Reply::raw(503, "").header("Retry-After", "0"),
+            project_reply(),
+            Reply::json(401, json!({"error_code": "UNAUTHENTICATED", "message": "bad token"})),
+        ],
+    )
+    .await;
+    let (m2m, _) = client_with(m2m_config(&server));
+    m2m.get_project(&project()).await.unwrap();
+    let pat_config = Config::builder()
+        .host(server.base_url())
+        .token("dapi-pat-secret")
+        .env(Arc::new(MapEnv::new()));
+    let (pat, _) = client_with(pat_config);
+    let err = pat.get_project(&project()).await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+
+    let text = logs.text();
+    for needle in [
+        "lakebase.request",
+        "operation=\"get_project\"",
+        "status=503",
+        "attempt=2",
+        "retrying",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in the logs:\n{text}");
+    }
+    for secret in [SECRET, "Y2xpZW50LTE6", "m2m-access-secret", "dapi-pat-secret"] {
+        assert!(!text.contains(secret), "{secret:?} is in the logs:\n{text}");
+    }
+}
