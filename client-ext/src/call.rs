@@ -23,7 +23,7 @@ where
     match result {
         Ok(value) => Ok(value.into_inner()),
         Err(error) => match map_error::<T>(what, error, &mut summary).await {
-            Ok(error) => Err(with_budget(error, summary)),
+            Ok(error) => Err(with_budget(with_auth_context(error, &mut summary), summary)),
             Err(empty_body_value) => Ok(empty_body_value),
         },
     }
@@ -91,6 +91,16 @@ async fn read_all(stream: ByteStream) -> Vec<u8> {
         body.extend_from_slice(&chunk);
     }
     body
+}
+
+/// Adds what the client authenticated as to a 401/403 API error.
+fn with_auth_context(mut error: Error, summary: &mut CallSummary) -> Error {
+    if let Error::Api(api) = &mut error
+        && matches!(api.status, 401 | 403)
+    {
+        api.auth_context = summary.auth_context.take();
+    }
+    error
 }
 
 /// Wraps the last error in [`Error::Timeout`] when the retry budget ran out.

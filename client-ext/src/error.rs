@@ -535,7 +535,10 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 
 /// A non-2xx response of the API, parsed.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{error_code} (HTTP {status}): {message}")]
+#[error("{error_code} (HTTP {status}): {message}{}", match .auth_context {
+    Some(context) => format!(". Config: {context}"),
+    None => String::new(),
+})]
 pub struct ApiError {
     /// HTTP status.
     pub status: u16,
@@ -550,6 +553,10 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// Server-requested delay before retrying (`Retry-After` header or `RetryInfo` detail).
     pub retry_after: Option<Duration>,
+    /// For 401 and 403 only: what the client authenticated as, without secrets
+    /// (`host=https://…, auth_type=pat[, workspace_id=…]`), shown after the message the way
+    /// the official SDKs add their config summary, so a wrong host or profile is plain to see.
+    pub auth_context: Option<String>,
 }
 
 /// Bytes of a body quoted in messages about unparseable responses.
@@ -734,6 +741,7 @@ impl ApiError {
             details: parsed.details,
             request_id,
             retry_after,
+            auth_context: None,
         }
     }
 

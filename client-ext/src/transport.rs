@@ -44,6 +44,7 @@ struct CallFacts {
     elapsed: Duration,
     budget_exhausted: bool,
     auth_error: Option<Error>,
+    auth_context: Option<String>,
 }
 
 tokio::task_local! {
@@ -61,6 +62,7 @@ impl CallRecord {
             elapsed: facts.elapsed,
             budget_exhausted: facts.budget_exhausted,
             auth_error: facts.auth_error.take(),
+            auth_context: facts.auth_context.take(),
         };
         (output, summary)
     }
@@ -77,9 +79,24 @@ pub(crate) struct CallSummary {
     pub(crate) elapsed: Duration,
     pub(crate) budget_exhausted: bool,
     pub(crate) auth_error: Option<Error>,
+    /// Set when the last response was 401 or 403: see [`ApiError::auth_context`].
+    pub(crate) auth_context: Option<String>,
 }
 
 impl Executor {
+    /// What this client authenticates as, for 401/403 errors: host, auth type, workspace id.
+    fn auth_context(&self, url: &reqwest::Url) -> String {
+        let mut context = format!(
+            "host={}, auth_type={}",
+            url.origin().ascii_serialization(),
+            self.credentials.auth_type()
+        );
+        if let Some(id) = self.workspace_id.as_ref().and_then(|v| v.to_str().ok()) {
+            context.push_str(&format!(", workspace_id={id}"));
+        }
+        context
+    }
+
     async fn authorize(&self, request: &mut reqwest::Request) -> Result<(), Error> {
         let value = self.credentials.authorization().await?;
         request.headers_mut().insert(http::header::AUTHORIZATION, value);
@@ -140,6 +157,7 @@ impl RequestExecutor for Executor {
             let mut clock = Stopwatch::start();
             let method = request.method().clone();
             let path = request.url().path().to_string();
+            let url = request.url().clone();
             let mut attempt: u32 = 0;
             let mut pending = request;
             loop {
@@ -170,6 +188,10 @@ impl RequestExecutor for Executor {
                     }
                 };
                 let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+                if matches!(status, 401 | 403) {
+                    let context = self.auth_context(&url);
+                    CallRecord::update(|facts| facts.auth_context = Some(context));
+                }
                 span.in_scope(|| {
                     tracing::debug!(
                         status,

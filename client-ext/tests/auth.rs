@@ -8,58 +8,10 @@ use std::sync::Arc;
 
 use httpmock::prelude::*;
 use lakebase::config::MapEnv;
-use lakebase::{Client, Config, Error, ProjectName};
+use lakebase::{Client, Config, Error};
 use serde_json::json;
+use support::m2m::{CLIENT_ID, SECRET, discovery, m2m_config, project, project_reply, token};
 use support::{Reply, client_with, script};
-
-const CLIENT_ID: &str = "client-1";
-const SECRET: &str = "s3cr3t-value";
-/// base64("client-1:s3cr3t-value")
-const BASIC: &str = "Basic Y2xpZW50LTE6czNjcjN0LXZhbHVl";
-
-fn project() -> ProjectName {
-    ProjectName::new("my-app").unwrap()
-}
-
-fn project_reply() -> Reply {
-    Reply::ok(json!({"name": "projects/my-app", "project_id": "my-app"}))
-}
-
-fn m2m_config(server: &MockServer) -> lakebase::config::ConfigBuilder {
-    Config::builder()
-        .host(server.base_url())
-        .client_id(CLIENT_ID)
-        .client_secret(SECRET)
-        .env(Arc::new(MapEnv::new()))
-        .polling_policy(lakebase::PollingPolicy::immediate())
-}
-
-async fn discovery(server: &MockServer) -> httpmock::Mock<'_> {
-    let token_url = server.url("/oidc/v1/token");
-    server
-        .mock_async(|when, then| {
-            when.method(GET).path("/oidc/.well-known/oauth-authorization-server");
-            then.status(200)
-                .json_body(json!({"issuer": server.url("/oidc"), "token_endpoint": token_url}));
-        })
-        .await
-}
-
-async fn token<'a>(server: &'a MockServer, access_token: &str, expires_in: u64) -> httpmock::Mock<'a> {
-    let access_token = access_token.to_string();
-    server
-        .mock_async(move |when, then| {
-            when.method(POST)
-                .path("/oidc/v1/token")
-                .header("authorization", BASIC)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body("grant_type=client_credentials&scope=all-apis");
-            then.status(200).json_body(json!({
-                "access_token": access_token, "token_type": "Bearer", "expires_in": expires_in
-            }));
-        })
-        .await
-}
 
 #[tokio::test]
 async fn pat_is_sent_as_a_bearer_token() {
@@ -245,47 +197,44 @@ async fn no_credentials_is_a_config_error() {
     );
 }
 
-/// Every log line at every level, of this crate and of its HTTP stack, while PAT and M2M
-/// clients authenticate, retry, refresh and fail: the lines are there (spans name the
-/// operation, path, attempt and status), and no secret is in them.
+/// 401 and 403 errors say what the client authenticated as (host, auth type, workspace id),
+/// like the official SDK's config summary, without any credential; other errors do not.
 #[tokio::test]
-async fn logs_never_show_credentials() {
-    let logs = support::LogCapture::default();
-    let _guard = tracing::subscriber::set_default(logs.subscriber());
-
+async fn auth_failures_name_the_host_and_auth_type_but_no_secret() {
     let server = MockServer::start_async().await;
-    discovery(&server).await;
-    token(&server, "m2m-access-secret", 3600).await;
     let (_, _) = script(
         &server,
         vec![
-            Reply::raw(503, "").header("Retry-After", "0"),
-            project_reply(),
-            Reply::json(401, json!({"error_code": "UNAUTHENTICATED", "message": "bad token"})),
+            Reply::json(
+                403,
+                json!({"error_code": "PERMISSION_DENIED", "message": "No MANAGE on my-app."}),
+            ),
+            Reply::json(404, json!({"error_code": "NOT_FOUND", "message": "gone"})),
         ],
     )
     .await;
-    let (m2m, _) = client_with(m2m_config(&server));
-    m2m.get_project(&project()).await.unwrap();
-    let pat_config = Config::builder()
+    let config = Config::builder()
         .host(server.base_url())
         .token("dapi-pat-secret")
+        .workspace_id("42")
         .env(Arc::new(MapEnv::new()));
-    let (pat, _) = client_with(pat_config);
-    let err = pat.get_project(&project()).await.unwrap_err();
-    assert_eq!(err.status(), Some(401));
+    let (client, _) = client_with(config);
 
-    let text = logs.text();
-    for needle in [
-        "lakebase.request",
-        "operation=\"get_project\"",
-        "status=503",
-        "attempt=2",
-        "retrying",
-    ] {
-        assert!(text.contains(needle), "no {needle:?} in the logs:\n{text}");
-    }
-    for secret in [SECRET, "Y2xpZW50LTE6", "m2m-access-secret", "dapi-pat-secret"] {
-        assert!(!text.contains(secret), "{secret:?} is in the logs:\n{text}");
-    }
+    let denied = client.get_project(&project()).await.unwrap_err();
+    let api = denied.as_api_error().unwrap();
+    assert_eq!(
+        api.message, "No MANAGE on my-app.",
+        "the server's message is kept as sent"
+    );
+    let context = format!("host={}, auth_type=pat, workspace_id=42", server.base_url());
+    assert_eq!(api.auth_context.as_deref(), Some(context.as_str()));
+    assert_eq!(
+        denied.to_string(),
+        format!("PERMISSION_DENIED (HTTP 403): No MANAGE on my-app.. Config: {context}")
+    );
+    assert!(!format!("{denied:?}").contains("dapi-pat-secret"));
+
+    let missing = client.get_project(&project()).await.unwrap_err();
+    assert_eq!(missing.as_api_error().unwrap().auth_context, None);
+    assert_eq!(missing.to_string(), "NOT_FOUND (HTTP 404): gone");
 }

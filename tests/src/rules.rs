@@ -32,8 +32,10 @@ pub const SDK_RESULT_RENDERING: Rule = Rule {
 pub const AUTH_ERROR_CONFIG_SUMMARY: Rule = Rule {
     name: "auth-error-config-summary",
     reason: "For 401 and 403 the SDK rewrites the message as `<message without trailing dots>. Config: host=..., \
-             token=***, auth_type=pat` (`Config.wrap_debug_info`); our client keeps the server's message, which \
-             is compared with the part before the summary (trailing dots ignored).",
+             token=***, auth_type=pat` (`Config.wrap_debug_info`); our client keeps the server's message in \
+             `ApiError::message`, compared with the part before the summary (trailing dots ignored), and puts its \
+             own summary in `ApiError::auth_context`, whose `host` and `auth_type` must equal the SDK's. Other \
+             keys (`token=***`) are not compared: we name no credential at all.",
 };
 
 /// [`parse_operation_failure`]: failed operations are compared field by field.
@@ -179,6 +181,28 @@ pub fn strip_config_summary(status: Option<u16>, message: &str) -> String {
         Some(at) => message[..at].trim_end_matches('.').to_string(),
         None => message.to_string(),
     }
+}
+
+/// For a 401/403 expectation whose message has the SDK's config summary: the summary's `host`
+/// and `auth_type` must be those of our `auth_context` ([`AUTH_ERROR_CONFIG_SUMMARY`]).
+/// Returns what differs.
+pub fn config_summary_mismatch(status: Option<u16>, expected: &str, ours: Option<&str>) -> Option<String> {
+    if !matches!(status, Some(401 | 403)) {
+        return None;
+    }
+    let summary = expected.rsplit_once("Config: ")?.1;
+    let pairs = |text: &str| -> Vec<(String, String)> {
+        text.split(", ")
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|(k, _)| matches!(*k, "host" | "auth_type"))
+            .map(|(k, v)| (k.to_string(), v.trim_end_matches('/').to_string()))
+            .collect()
+    };
+    let want = pairs(summary);
+    let got = pairs(ours.unwrap_or_default());
+    want.iter()
+        .any(|pair| !got.contains(pair))
+        .then(|| format!("config summary: expected {want:?} as in {summary:?}, got auth_context {ours:?}"))
 }
 
 /// Our message in the form [`strip_config_summary`] compares (trailing dots removed for

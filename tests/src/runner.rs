@@ -208,6 +208,10 @@ fn compare_error(cassette: &Cassette, base_url: &str, expected: &ExpectedError, 
                 };
                 out.push(format!("error message{rule}: expected {want:?}, got {got:?}"));
             }
+            let auth_context = ours.as_api_error().and_then(|api| api.auth_context.as_deref());
+            if let Some(problem) = rules::config_summary_mismatch(expected.status, &expected_message, auth_context) {
+                out.push(format!("{problem} (rule `{}`)", rules::AUTH_ERROR_CONFIG_SUMMARY.name));
+            }
         }
         ExpectedKind::OperationFailure => {
             let rule = rules::OPERATION_FAILURE_MESSAGE.name;

@@ -3,6 +3,8 @@
 //! assertions on the standard headers.
 #![allow(dead_code)]
 
+pub mod m2m;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -267,44 +269,4 @@ pub fn op_done(name: &str, response: Value) -> Value {
         "metadata": {"@type": "type.googleapis.com/databricks.postgres.v1.ProjectOperationMetadata"},
         "response": response
     })
-}
-
-/// Collects everything logged through `tracing` (every target, every level) as text.
-#[derive(Clone, Default)]
-pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
-
-impl LogCapture {
-    /// A subscriber writing into this capture; install it with `tracing::subscriber::set_default`.
-    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(self.clone())
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
-            .finish()
-    }
-
-    /// What was logged so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for LogCapture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
-    type Writer = LogCapture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
 }
