@@ -30,9 +30,10 @@ pub struct GenerateDatabaseCredential<'c> {
 }
 
 impl GenerateDatabaseCredential<'_> {
-    /// Restrict the token to these permissions.
+    /// Restrict the token to these permissions. The list is sent as given, even empty (`[]`),
+    /// as the official SDK does.
     pub fn claims(mut self, claims: Vec<types::RequestedClaims>) -> Self {
-        self.request.claims = claims;
+        self.request.claims = Some(claims);
         self
     }
 
