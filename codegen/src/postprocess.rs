@@ -5,6 +5,9 @@
 //! * [`insert_verbatim_params`]: progenitor percent-encodes every path parameter
 //!   (`/` becomes `%2F`). A parameter marked `x-lakebase-verbatim` (the operation name
 //!   of `get_operation`) is inserted byte for byte, as the official SDK does.
+//! * [`own_path_encoding`]: the other path parameters are encoded by the generated crate's
+//!   `encode_path`, which quotes like the official SDKs' HTTP stack (progenitor's own leaves
+//!   `|`, `^` and `\` as they are, which the official SDKs encode).
 
 use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::ToTokens;
@@ -15,6 +18,7 @@ use crate::passes::SpecFacts;
 /// Applies every edit.
 pub fn apply(file: &mut syn::File, facts: &SpecFacts) {
     drop_api_version_header(file);
+    own_path_encoding(file);
     for op in &facts.operations {
         if !op.verbatim_params.is_empty() {
             insert_verbatim_params(file, &op.id, &op.verbatim_params);
@@ -45,6 +49,36 @@ pub fn drop_api_version_header(file: &mut syn::File) {
         }
     }
     Dropper.visit_file_mut(file);
+}
+
+/// Takes `encode_path` from `crate::encode_path` instead of `progenitor_client`: removes it
+/// from the `use progenitor_client::{..}` list and imports ours.
+pub fn own_path_encoding(file: &mut syn::File) {
+    let mut at = None;
+    for (index, item) in file.items.iter_mut().enumerate() {
+        if let syn::Item::Use(item) = item
+            && let syn::UseTree::Path(path) = &mut item.tree
+            && path.ident == "progenitor_client"
+            && let syn::UseTree::Group(group) = path.tree.as_mut()
+        {
+            let before = group.items.len();
+            group.items = std::mem::take(&mut group.items)
+                .into_iter()
+                .filter(|tree| !matches!(tree, syn::UseTree::Name(name) if name.ident == "encode_path"))
+                .collect();
+            if group.items.len() != before {
+                at = Some(index + 1);
+            }
+        }
+    }
+    if let Some(index) = at {
+        file.items.insert(
+            index,
+            syn::parse_quote! {
+                use crate::encode_path;
+            },
+        );
+    }
 }
 
 /// In method `method`, replaces `encode_path(&param.to_string())` by `param.to_string()`
@@ -147,5 +181,16 @@ mod tests {
         let out = f.to_token_stream().to_string();
         assert!(!out.contains("api-version"), "{out}");
         assert!(out.contains("let header_map"), "{out}");
+    }
+
+    #[test]
+    fn encode_path_comes_from_the_generated_crate() {
+        let mut f = file("use progenitor_client::{encode_path, ClientHooks, OperationInfo};");
+        own_path_encoding(&mut f);
+        let out = f.to_token_stream().to_string();
+        assert_eq!(
+            out,
+            "use progenitor_client :: { ClientHooks , OperationInfo } ; use crate :: encode_path ;"
+        );
     }
 }

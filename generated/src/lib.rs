@@ -10,6 +10,7 @@
 //! * [`Duration`]: the wire form of protobuf durations (`"300s"`);
 //! * [`Int64`]: 64-bit integers, accepted as JSON numbers or numeric strings;
 //! * `open_enum!`: the shape of every enum (known values plus `Unknown(String)`);
+//! * [`encode_path`]: how ids become path segments (quoted like the official SDKs do);
 //! * [`RequiredFields`], [`Page`] and [`OperationSpec`]: traits and types the generated
 //!   tables implement.
 //!
@@ -20,6 +21,7 @@ mod duration;
 pub mod hooks;
 mod int64;
 mod open_enum;
+mod path;
 
 #[rustfmt::skip]
 mod catalog;
@@ -35,6 +37,7 @@ pub use catalog::OPERATIONS;
 pub use client::*;
 pub use duration::{Duration, DurationParseError};
 pub use int64::Int64;
+pub use path::encode_path;
 
 /// Messages whose required fields can be checked before a request is sent.
 ///
