@@ -106,7 +106,8 @@ pub struct CreateCdfConfig<'c> {
 }
 
 impl CreateCdfConfig<'_> {
-    /// The id of the new configuration.
+    /// The id of the new configuration (`[a-z][a-z0-9_]{0,62}`). Without one, or with `""`
+    /// (sent as is, like the official SDK does), the server uses the Postgres schema name.
     pub fn cdf_config_id(mut self, cdf_config_id: impl Into<String>) -> Self {
         self.cdf_config_id = Some(cdf_config_id.into());
         self
@@ -114,7 +115,7 @@ impl CreateCdfConfig<'_> {
 
     /// Sends the request.
     pub async fn send(self) -> Result<Operation<types::CdfConfig, types::CdfConfigOperationMetadata>, Error> {
-        if let Some(id) = &self.cdf_config_id {
+        if let Some(id) = self.cdf_config_id.as_deref().filter(|id| !id.is_empty()) {
             self.parent.cdf_config(id)?;
         }
         check_required("cdf_config", &self.cdf_config)?;

@@ -91,7 +91,8 @@ pub struct CreateDatabase<'c> {
 }
 
 impl CreateDatabase<'_> {
-    /// The id of the new database (4–63 lowercase letters, digits, hyphens).
+    /// The id of the new database (4–63 lowercase letters, digits, hyphens). Without one, or
+    /// with `""` (sent as is, like the official SDK does), the server generates one.
     pub fn database_id(mut self, database_id: impl Into<String>) -> Self {
         self.database_id = Some(database_id.into());
         self
@@ -105,7 +106,7 @@ impl CreateDatabase<'_> {
 
     /// Sends the request.
     pub async fn send(self) -> Result<DatabaseOperation, Error> {
-        if let Some(id) = &self.database_id {
+        if let Some(id) = self.database_id.as_deref().filter(|id| !id.is_empty()) {
             self.parent.database(id)?;
         }
         check_required("database", &self.database)?;

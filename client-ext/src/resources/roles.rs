@@ -87,7 +87,8 @@ pub struct CreateRole<'c> {
 }
 
 impl CreateRole<'_> {
-    /// The id of the new role.
+    /// The id of the new role (4–63 lowercase letters, digits, hyphens). Without one, or with
+    /// `""` (sent as is, like the official SDK does), the server generates one.
     pub fn role_id(mut self, role_id: impl Into<String>) -> Self {
         self.role_id = Some(role_id.into());
         self
@@ -101,7 +102,7 @@ impl CreateRole<'_> {
 
     /// Sends the request.
     pub async fn send(self) -> Result<RoleOperation, Error> {
-        if let Some(id) = &self.role_id {
+        if let Some(id) = self.role_id.as_deref().filter(|id| !id.is_empty()) {
             self.parent.role(id)?;
         }
         check_required("role", &self.role)?;
