@@ -42,14 +42,14 @@ fn present(body: &Value, path: &str) -> bool {
 
 /// Parses the mask string into paths.
 pub fn parse(mask: Option<&str>) -> Result<Vec<String>, ApiError> {
-    let mask = mask.map(str::trim).unwrap_or("");
+    let mask = mask.unwrap_or("");
     if mask.is_empty() {
         return Err(ApiError::invalid("update_mask is required and must not be empty"));
     }
+    // Paths are taken literally, as a protobuf FieldMask is: `a, b` names the field ` b`.
     mask.split(',')
         .map(|p| {
-            let p = p.trim();
-            if p.is_empty() || p.split('.').any(str::is_empty) {
+            if p.is_empty() || p.split('.').any(str::is_empty) || p.chars().any(char::is_whitespace) {
                 Err(ApiError::invalid(format!("Invalid update_mask path '{p}'")))
             } else {
                 Ok(p.to_string())

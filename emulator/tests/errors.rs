@@ -163,6 +163,14 @@ async fn update_mask_errors() {
         400,
         "INVALID_PARAMETER_VALUE",
     );
+    // paths are literal: a space after the comma is part of the next path
+    let r = t
+        .patch(
+            "projects/p?update_mask=spec.display_name,%20spec.pg_version",
+            json!({"spec": {"display_name": "x", "pg_version": 17}}),
+        )
+        .await;
+    assert!(assert_error(&r, 400, "INVALID_PARAMETER_VALUE").contains("' spec.pg_version'"));
     // masked field absent from the body (recorded message and details)
     let r = t
         .patch("projects/p?update_mask=spec.pg_version", json!({"name": "projects/p"}))
@@ -224,6 +232,21 @@ async fn update_mask_errors() {
         )
         .await;
     assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
+    // `*` replaces the spec, but the immutable `pg_version` it leaves out is kept
+    let before = t
+        .create("projects?project_id=pv", json!({"spec": {"pg_version": 16}}))
+        .await;
+    let (status, op) = t
+        .patch("projects/pv?update_mask=*", json!({"spec": {"display_name": "All"}}))
+        .await;
+    assert_eq!(status, 200, "{op}");
+    let after = t.wait(&op).await["response"].clone();
+    assert_eq!(after["spec"]["display_name"], json!("All"));
+    assert!(before["spec"]["pg_version"].is_number(), "{before}");
+    assert_eq!(
+        after["spec"]["pg_version"], before["spec"]["pg_version"],
+        "{before} -> {after}"
+    );
     // `*` needs every mutable field in the body
     let r = t
         .patch(

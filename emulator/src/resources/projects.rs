@@ -203,9 +203,16 @@ pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     let (cur, mut v) = ctx.masked_update(KIND, &name, call, &RULES)?;
+    // `pg_version` is immutable: a body that leaves it out (say, under a `*` mask) keeps it.
+    let current_version = wire::get(&cur, "spec.pg_version").cloned();
+    if let Some(version) = &current_version
+        && wire::get(&v, "spec.pg_version").is_none()
+    {
+        wire::set(&mut v, "spec.pg_version", version.clone());
+    }
     let spec = v.get("spec").cloned().unwrap_or_else(|| json!({}));
     check_spec(&spec)?;
-    if wire::get(&cur, "spec.pg_version").is_some() && wire::get(&cur, "spec.pg_version") != spec.get("pg_version") {
+    if current_version.is_some() && current_version.as_ref() != spec.get("pg_version") {
         return Err(ApiError::invalid(
             "Field 'spec.pg_version' is immutable and cannot be updated",
         ));
