@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use lakebase_conformance::cassette::{self, Cassette, Expect, builtin_dir};
 use lakebase_conformance::compare::compare_request;
+use lakebase_conformance::dispatch::dispatch;
 use lakebase_conformance::replay::ReplayServer;
-use lakebase_conformance::runner::run_cassette;
+use lakebase_conformance::runner::{client_for, run_cassette};
 use serde_json::{Value, json};
 
 fn load(file: &str) -> Cassette {
@@ -204,4 +205,184 @@ fn extra_cassette_directories_are_loaded_recursively() {
         .find(|l| l.cassette.is_err())
         .expect("broken file kept as a failure");
     assert_eq!(broken.name, "broken");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rule `client-side-validation`
+// ---------------------------------------------------------------------------------------------
+
+const RULE: &str = "`client-side-validation`";
+
+/// A 400 the server gives for an invalid id, as the SDK records it.
+fn refused_400(message: &str) -> Value {
+    json!({
+        "status": 400,
+        "headers": {"Content-Type": "application/json"},
+        "body": {"error_code": "INVALID_PARAMETER_VALUE", "message": message}
+    })
+}
+
+fn expected_400(message: &str) -> Value {
+    json!({"error": {
+        "exception": "InvalidParameterValue",
+        "exception_bases": ["BadRequest", "DatabricksError"],
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": message,
+        "status": 400
+    }})
+}
+
+/// The minimal cassette of the rule: `create_project` with an id our client refuses, one
+/// request, the server's 400, the SDK's `InvalidParameterValue`.
+fn invalid_project_id() -> Cassette {
+    let message = "Invalid project_id 'Rec_App': must be 1-63 characters";
+    cassette::parse(
+        &json!({
+            "id": "create_project/selftest_invalid_id",
+            "method": "create_project",
+            "args": {"project_id": "Rec_App", "project": {}},
+            "exchanges": [{
+                "request": {
+                    "method": "POST",
+                    "path": "/api/2.0/postgres/projects",
+                    "raw_query": "project_id=Rec_App",
+                    "query": [["project_id", "Rec_App"]],
+                    "headers": {
+                        "Content-Type": "application/json",
+                        "Accept": "application/json",
+                        "Authorization": "Bearer dapi-conformance-token"
+                    },
+                    "body": {}
+                },
+                "response": refused_400(message)
+            }],
+            "expect": expected_400(message)
+        })
+        .to_string(),
+    )
+    .expect("a valid cassette")
+}
+
+#[test]
+fn client_side_validation_accepts_a_400_for_an_invalid_id() {
+    run_cassette(&invalid_project_id(), None).unwrap();
+}
+
+#[test]
+fn client_side_validation_accepts_a_name_and_a_mask_refused_by_the_dispatcher() {
+    // The name is refused while the dispatcher parses it (`NameError`), the mask while it
+    // builds the `FieldMask` (`FieldMaskError`): both are call outcomes, not harness errors.
+    let mut c = load("get_project__basic.json");
+    c.id = "get_project/selftest_invalid_name".into();
+    // Parsing a full name checks its structure (ids are checked when built from parts).
+    c.args.insert("name".into(), json!("projects/"));
+    c.exchanges[0].response = serde_json::from_value(refused_400("Invalid project name 'projects/'")).unwrap();
+    c.expect = serde_json::from_value(expected_400("Invalid project name 'projects/'")).unwrap();
+    run_cassette(&c, None).unwrap();
+
+    let mut c = invalid_project_id();
+    c.id = "update_project/selftest_empty_mask".into();
+    c.method = "update_project".into();
+    c.args = serde_json::from_value(json!({
+        "name": "projects/my-app", "project": {"spec": {"display_name": "x"}}, "update_mask": ""
+    }))
+    .unwrap();
+    run_cassette(&c, None).unwrap();
+}
+
+#[test]
+fn client_side_validation_rejects_input_the_server_accepted() {
+    let mut c = invalid_project_id();
+    let operation = json!({"name": "projects/rec-app/operations/op1", "done": false});
+    c.exchanges[0].response = serde_json::from_value(json!({
+        "status": 200, "headers": {"Content-Type": "application/json"}, "body": operation
+    }))
+    .unwrap();
+    c.expect = Expect::Result(operation);
+    must_fail(
+        &c,
+        &["our client refused input the server accepted", RULE, "request count"],
+    );
+}
+
+#[test]
+fn client_side_validation_rejects_two_exchanges() {
+    let mut c = invalid_project_id();
+    c.exchanges.push(c.exchanges[0].clone());
+    must_fail(&c, &["the cassette has 2 exchanges", RULE]);
+}
+
+#[test]
+fn client_side_validation_rejects_another_error_code() {
+    let mut c = invalid_project_id();
+    let Expect::Error(e) = &mut c.expect else {
+        panic!("error expected")
+    };
+    e.error_code = Some("NOT_FOUND".into());
+    e.exception = "NotFound".into();
+    c.exchanges[0].response.body["error_code"] = json!("NOT_FOUND");
+    must_fail(&c, &["error_code NOT_FOUND", "is not a `BadRequest`", RULE]);
+}
+
+#[test]
+fn client_side_validation_rejects_a_response_other_than_400() {
+    // The expected error says 400 but the recorded response is a 404: not the rule's case.
+    let mut c = invalid_project_id();
+    c.exchanges[0].response.status = 404;
+    must_fail(&c, &["status 404, not 400", RULE]);
+}
+
+#[test]
+fn refused_argument_is_an_outcome_with_nothing_sent() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let server = ReplayServer::start(vec![]).await.unwrap();
+        let c = load("get_project__basic.json");
+        let client = client_for(&c, server.base_url()).unwrap();
+        for (method, args) in [
+            ("get_project", json!({"name": "projects/"})),
+            ("get_branch", json!({"name": "projects/my-app"})),
+            (
+                "update_branch",
+                json!({"name": "projects/p/branches/b", "branch": {}, "update_mask": "spec. x"}),
+            ),
+            (
+                "create_synced_table",
+                json!({"synced_table": {}, "synced_table_id": "orders"}),
+            ),
+        ] {
+            let args = args.as_object().unwrap();
+            let outcome = dispatch(&client, method, args, false)
+                .await
+                .expect("not a harness error");
+            assert!(
+                matches!(outcome, Err(lakebase::Error::InvalidInput(_))),
+                "{method}: {outcome:?}"
+            );
+        }
+        assert!(server.requests().is_empty(), "{:?}", server.requests());
+    });
+}
+
+#[test]
+fn structural_problem_is_not_hidden_by_a_refused_name() {
+    // The name is refused by our client, but `update_mask` is not even a string: the
+    // cassette is broken, which must be reported as such, not as a call outcome.
+    let mut c = invalid_project_id();
+    c.method = "update_project".into();
+    c.args = serde_json::from_value(json!({
+        "name": "projects/", "project": {}, "update_mask": 7
+    }))
+    .unwrap();
+    must_fail(
+        &c,
+        &[
+            "dispatcher cannot run this cassette",
+            "update_mask",
+            "expected a string",
+        ],
+    );
 }

@@ -2,8 +2,9 @@
 //! `libtest-mimic`. `--summary` (stripped before libtest-mimic sees the arguments)
 //! prints a table of passed/failed cassettes per operation after the run.
 //!
-//! Cassettes: `tests/conformance/cassettes` plus every `*.json` under the directory
-//! named by `LAKEBASE_CASSETTES`.
+//! Cassettes: `tests/conformance/cassettes`, `tests/conformance/regressions` and
+//! `tests/conformance/recorded`, plus every `*.json` under the directories named by
+//! `LAKEBASE_CASSETTES`.
 
 use std::sync::Arc;
 

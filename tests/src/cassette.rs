@@ -1,10 +1,12 @@
 //! The cassette schema (`tests/conformance/README.md`) and the loader.
 //!
-//! Cassettes come from the built-in directories `tests/conformance/cassettes` (recorded
-//! from the official SDK) and `tests/conformance/regressions` (written by hand for edge
-//! cases the recordings miss, each the test of a fixed bug) and, when the environment
-//! variable [`CASSETTES_ENV`] is set, from every `*.json` file found (recursively) under
-//! the directories it names.
+//! Cassettes come from the built-in directories `tests/conformance/cassettes` (the shared
+//! corpus, recorded from the official SDK), `tests/conformance/regressions` (written by hand
+//! for edge cases the recordings miss, each the test of a fixed bug) and
+//! `tests/conformance/recorded` (a selection of what `tests/recorder` recorded with the
+//! official SDK against our emulator, for variants the shared corpus lacks) and, when the
+//! environment variable [`CASSETTES_ENV`] is set, from every `*.json` file found
+//! (recursively) under the directories it names.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -217,9 +219,17 @@ pub fn regressions_dir() -> PathBuf {
         .join("regressions")
 }
 
+/// The recorded cassettes of this package: kept from `tests/recorder` runs
+/// (`tests/recorder/README.md`, "Keeping recorded cassettes").
+pub fn recorded_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("conformance")
+        .join("recorded")
+}
+
 /// The directories to load: the built-in ones plus those named by [`CASSETTES_ENV`].
 pub fn cassette_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![builtin_dir(), regressions_dir()];
+    let mut dirs = vec![builtin_dir(), regressions_dir(), recorded_dir()];
     if let Some(extra) = std::env::var_os(CASSETTES_ENV) {
         dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
     }
@@ -293,6 +303,20 @@ mod tests {
         for l in &all {
             let c = l.cassette.as_ref().unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(c.id.split('/').next(), Some(c.method.as_str()), "{}", l.path.display());
+        }
+    }
+
+    #[test]
+    fn recorded_cassettes_parse() {
+        let all = load_dirs(&[recorded_dir()]);
+        assert!(all.len() >= 20, "only {} recorded cassettes", all.len());
+        for l in &all {
+            let c = l.cassette.as_ref().unwrap_or_else(|e| panic!("{e}"));
+            let (method, variant) = c.id.split_once('/').expect("id is <method>/<variant>");
+            assert_eq!(method, c.method, "{}", l.path.display());
+            assert!(variant.starts_with("rec_"), "{}: id {}", l.path.display(), c.id);
+            let stem = l.path.file_stem().unwrap().to_string_lossy().into_owned();
+            assert_eq!(stem, c.id.replacen('/', "__", 1), "file name follows the id");
         }
     }
 

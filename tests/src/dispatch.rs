@@ -5,6 +5,12 @@
 //! could not be used or a value that cannot be expressed with the typed API is a
 //! [`DispatchError`] (a failure, never a skip).
 //!
+//! A name, id or update mask that is well-formed JSON but that our client's validation
+//! refuses (a `NameError`, a `FieldMaskError`) is not a harness problem: it is the call's
+//! outcome, `Err(Error::InvalidInput(..))`, with nothing sent, exactly what a user writing
+//! the call gets (see [`dispatch`]). Every argument is read and shape-checked before such a
+//! refusal is returned, so a structural problem of the cassette is never hidden by one.
+//!
 //! The outcome is our result rendered to wire JSON with serde (the SDK rendering rules
 //! are applied later, see [`crate::rules`]), or our error.
 
@@ -12,6 +18,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
+use lakebase::names::NameError;
 use lakebase::operation::OperationResult;
 use lakebase::{
     BranchName, CatalogName, CdfConfigName, CdfStatusName, Client, DataApiName, DatabaseName, EndpointName, Error,
@@ -35,6 +42,10 @@ impl fmt::Display for DispatchError {
 
 /// What the call produced: our result as wire JSON, or our error.
 pub type Outcome = Result<Value, Error>;
+
+/// An argument converted to our typed input, or the error our client's validation gives
+/// for it (always [`Error::InvalidInput`]); used with `?` only once every argument is read.
+pub type Checked<T> = Result<T, Error>;
 
 /// Every method and the keyword arguments it takes (the SDK's parameters, in order).
 pub const METHOD_ARGS: &[(&str, &[&str])] = &[
@@ -165,14 +176,12 @@ impl Args {
         self.required(key, v)
     }
 
-    /// A required resource name, parsed with `FromStr` (structure check only).
-    pub fn name<T: FromStr>(&mut self, key: &str) -> Result<T, DispatchError>
-    where
-        T::Err: fmt::Display,
-    {
+    /// A required resource name. The argument must be a string (else a [`DispatchError`]);
+    /// the inner result is the name, or the [`Error::InvalidInput`] our client's parsing
+    /// (`FromStr`, a [`NameError`]) gives for it: a call outcome, not a harness failure.
+    pub fn name<T: FromStr<Err = NameError>>(&mut self, key: &str) -> Result<Checked<T>, DispatchError> {
         let s = self.str(key)?;
-        s.parse::<T>()
-            .map_err(|e| self.bad(key, format!("{s:?} is not accepted by the client's name type: {e}")))
+        Ok(s.parse::<T>().map_err(Error::from))
     }
 
     /// An optional boolean argument.
@@ -214,10 +223,12 @@ impl Args {
         }
     }
 
-    /// A required field mask (the comma-separated wire string).
-    pub fn mask(&mut self, key: &str) -> Result<FieldMask, DispatchError> {
+    /// A required field mask (the comma-separated wire string). The argument must be a
+    /// string (else a [`DispatchError`]); the inner result is the mask, or the
+    /// [`Error::InvalidInput`] our `FieldMask` parsing (a [`FieldMaskError`](lakebase::field_mask::FieldMaskError)) gives for it.
+    pub fn mask(&mut self, key: &str) -> Result<Checked<FieldMask>, DispatchError> {
         let s = self.str(key)?;
-        FieldMask::from_str(&s).map_err(|e| self.bad(key, format!("{s:?} is not accepted by FieldMask: {e}")))
+        Ok(FieldMask::from_str(&s).map_err(Error::from))
     }
 
     /// An optional RFC 3339 timestamp.
@@ -267,31 +278,80 @@ where
     }
 }
 
-/// Applies the `page_size` and `page_token` arguments every list method takes.
-fn with_page_args<T: Send + 'static, const D: bool>(
-    a: &mut Args,
-    mut list: List<T, D>,
-) -> Result<List<T, D>, DispatchError> {
-    if let Some(n) = a.opt_page_size("page_size")? {
-        list = list.page_size(n);
+/// The page arguments every list method takes, read before the list is built.
+struct PageArgs {
+    size: Option<u32>,
+    token: Option<String>,
+}
+
+impl PageArgs {
+    fn take(a: &mut Args) -> Result<PageArgs, DispatchError> {
+        Ok(PageArgs {
+            size: a.opt_page_size("page_size")?,
+            token: a.opt_str("page_token")?,
+        })
     }
-    if let Some(t) = a.opt_str("page_token")? {
-        list = list.page_token(t);
+
+    /// Applies `page_size` and `page_token` to `list`.
+    fn apply<T: Send + 'static, const D: bool>(self, mut list: List<T, D>) -> List<T, D> {
+        if let Some(n) = self.size {
+            list = list.page_size(n);
+        }
+        if let Some(t) = self.token {
+            list = list.page_token(t);
+        }
+        list
     }
-    Ok(list)
 }
 
 fn json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("client types serialize to JSON")
 }
 
+/// Why [`run`] stopped before producing an outcome by itself.
+enum Stop {
+    /// The cassette cannot be turned into a call.
+    Harness(DispatchError),
+    /// The call ended with this error of our client: a refused argument (a name, id or
+    /// mask our validation rejects) or the error the call returned.
+    Outcome(Error),
+}
+
+impl From<DispatchError> for Stop {
+    fn from(e: DispatchError) -> Self {
+        Stop::Harness(e)
+    }
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Outcome(e)
+    }
+}
+
 /// Calls `method` with `args`. `wait` must only be set for methods returning an operation.
+///
+/// Every argument is read and checked for its JSON shape first (a structural problem is a
+/// [`DispatchError`]); only then is a name, id or mask our client refuses turned into the
+/// outcome `Err(Error::InvalidInput(..))`, through the crate's `From<NameError>` and
+/// `From<FieldMaskError>` conversions, exactly as a user writing the call with `?` gets it,
+/// and before anything is sent.
 pub async fn dispatch(
     client: &Client,
     method: &str,
     args: &Map<String, Value>,
     wait: bool,
 ) -> Result<Outcome, DispatchError> {
+    match run(client, method, args, wait).await {
+        Ok(outcome) => Ok(outcome),
+        Err(Stop::Outcome(e)) => Ok(Err(e)),
+        Err(Stop::Harness(e)) => Err(e),
+    }
+}
+
+/// The body of [`dispatch`]. In each arm the arguments are all taken and [`Args::finish`]
+/// is called before the first `?` on a [`Checked`] value.
+async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: bool) -> Result<Outcome, Stop> {
     let mut a = Args::new(method, args)?;
     let returns_operation = method.starts_with("create_")
         || method.starts_with("update_")
@@ -300,7 +360,8 @@ pub async fn dispatch(
     if wait && !returns_operation {
         return Err(DispatchError(format!(
             "`{method}` returns no operation, so `wait: true` cannot be honoured"
-        )));
+        ))
+        .into());
     }
     let c = client;
     let outcome: Outcome = match method {
@@ -312,203 +373,222 @@ pub async fn dispatch(
             lro(c.create_project(&id, project).await, wait).await
         }
         "get_project" => {
-            let name: ProjectName = a.name("name")?;
+            let name = a.name::<ProjectName>("name")?;
             a.finish()?;
-            c.get_project(&name).await.map(|v| json(&v))
+            c.get_project(&name?).await.map(|v| json(&v))
         }
         "list_projects" => {
-            let mut list = with_page_args(&mut a, c.list_projects())?;
-            if let Some(d) = a.opt_bool("show_deleted")? {
+            let page = PageArgs::take(&mut a)?;
+            let show_deleted = a.opt_bool("show_deleted")?;
+            a.finish()?;
+            let mut list = page.apply(c.list_projects());
+            if let Some(d) = show_deleted {
                 list = list.show_deleted(d);
             }
-            a.finish()?;
             list.collect_all().await.map(|v| json(&v))
         }
         "update_project" => {
-            let name: ProjectName = a.name("name")?;
+            let name = a.name::<ProjectName>("name")?;
             let project: types::Project = a.message("project")?;
             let mask = a.mask("update_mask")?;
             a.finish()?;
-            lro(c.update_project(&name, project, &mask).await, wait).await
+            lro(c.update_project(&name?, project, &mask?).await, wait).await
         }
         "delete_project" => {
-            let name: ProjectName = a.name("name")?;
-            let mut call = c.delete_project(&name);
-            if let Some(p) = a.opt_bool("purge")? {
+            let name = a.name::<ProjectName>("name")?;
+            let purge = a.opt_bool("purge")?;
+            a.finish()?;
+            let mut call = c.delete_project(&name?);
+            if let Some(p) = purge {
                 call = call.purge(p);
             }
-            a.finish()?;
             lro(call.await, wait).await
         }
         "undelete_project" => {
-            let name: ProjectName = a.name("name")?;
+            let name = a.name::<ProjectName>("name")?;
             a.finish()?;
-            lro(c.undelete_project(&name).await, wait).await
+            lro(c.undelete_project(&name?).await, wait).await
         }
         // ---------------------------------------------------------------- branches
         "create_branch" => {
-            let parent: ProjectName = a.name("parent")?;
+            let parent = a.name::<ProjectName>("parent")?;
             let branch: types::Branch = a.message("branch")?;
             let id = a.str("branch_id")?;
-            let mut call = c.create_branch(&parent, &id, branch);
-            if let Some(r) = a.opt_bool("replace_existing")? {
+            let replace = a.opt_bool("replace_existing")?;
+            a.finish()?;
+            let mut call = c.create_branch(&parent?, &id, branch);
+            if let Some(r) = replace {
                 call = call.replace_existing(r);
             }
-            a.finish()?;
             lro(call.await, wait).await
         }
         "get_branch" => {
-            let name: BranchName = a.name("name")?;
+            let name = a.name::<BranchName>("name")?;
             a.finish()?;
-            c.get_branch(&name).await.map(|v| json(&v))
+            c.get_branch(&name?).await.map(|v| json(&v))
         }
         "list_branches" => {
-            let parent: ProjectName = a.name("parent")?;
-            let mut list = with_page_args(&mut a, c.list_branches(&parent))?;
-            if let Some(d) = a.opt_bool("show_deleted")? {
+            let parent = a.name::<ProjectName>("parent")?;
+            let page = PageArgs::take(&mut a)?;
+            let show_deleted = a.opt_bool("show_deleted")?;
+            a.finish()?;
+            let mut list = page.apply(c.list_branches(&parent?));
+            if let Some(d) = show_deleted {
                 list = list.show_deleted(d);
             }
-            a.finish()?;
             list.collect_all().await.map(|v| json(&v))
         }
         "update_branch" => {
-            let name: BranchName = a.name("name")?;
+            let name = a.name::<BranchName>("name")?;
             let branch: types::Branch = a.message("branch")?;
             let mask = a.mask("update_mask")?;
             a.finish()?;
-            lro(c.update_branch(&name, branch, &mask).await, wait).await
+            lro(c.update_branch(&name?, branch, &mask?).await, wait).await
         }
         "delete_branch" => {
-            let name: BranchName = a.name("name")?;
-            let mut call = c.delete_branch(&name);
-            if let Some(p) = a.opt_bool("purge")? {
+            let name = a.name::<BranchName>("name")?;
+            let purge = a.opt_bool("purge")?;
+            a.finish()?;
+            let mut call = c.delete_branch(&name?);
+            if let Some(p) = purge {
                 call = call.purge(p);
             }
-            a.finish()?;
             lro(call.await, wait).await
         }
         "undelete_branch" => {
-            let name: BranchName = a.name("name")?;
+            let name = a.name::<BranchName>("name")?;
             a.finish()?;
-            lro(c.undelete_branch(&name).await, wait).await
+            lro(c.undelete_branch(&name?).await, wait).await
         }
         // ---------------------------------------------------------------- endpoints
         "create_endpoint" => {
-            let parent: BranchName = a.name("parent")?;
+            let parent = a.name::<BranchName>("parent")?;
             let endpoint: types::Endpoint = a.message("endpoint")?;
             let id = a.str("endpoint_id")?;
-            let mut call = c.create_endpoint(&parent, &id, endpoint);
-            if let Some(r) = a.opt_bool("replace_existing")? {
+            let replace = a.opt_bool("replace_existing")?;
+            a.finish()?;
+            let mut call = c.create_endpoint(&parent?, &id, endpoint);
+            if let Some(r) = replace {
                 call = call.replace_existing(r);
             }
-            a.finish()?;
             lro(call.await, wait).await
         }
         "get_endpoint" => {
-            let name: EndpointName = a.name("name")?;
+            let name = a.name::<EndpointName>("name")?;
             a.finish()?;
-            c.get_endpoint(&name).await.map(|v| json(&v))
+            c.get_endpoint(&name?).await.map(|v| json(&v))
         }
         "list_endpoints" => {
-            let parent: BranchName = a.name("parent")?;
-            let list = with_page_args(&mut a, c.list_endpoints(&parent))?;
+            let parent = a.name::<BranchName>("parent")?;
+            let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            list.collect_all().await.map(|v| json(&v))
+            page.apply(c.list_endpoints(&parent?))
+                .collect_all()
+                .await
+                .map(|v| json(&v))
         }
         "update_endpoint" => {
-            let name: EndpointName = a.name("name")?;
+            let name = a.name::<EndpointName>("name")?;
             let endpoint: types::Endpoint = a.message("endpoint")?;
             let mask = a.mask("update_mask")?;
             a.finish()?;
-            lro(c.update_endpoint(&name, endpoint, &mask).await, wait).await
+            lro(c.update_endpoint(&name?, endpoint, &mask?).await, wait).await
         }
         "delete_endpoint" => {
-            let name: EndpointName = a.name("name")?;
+            let name = a.name::<EndpointName>("name")?;
             a.finish()?;
-            lro(c.delete_endpoint(&name).await, wait).await
+            lro(c.delete_endpoint(&name?).await, wait).await
         }
         // ---------------------------------------------------------------- roles
         "create_role" => {
-            let parent: BranchName = a.name("parent")?;
+            let parent = a.name::<BranchName>("parent")?;
             let role: types::Role = a.message("role")?;
-            let mut call = c.create_role(&parent, role);
-            if let Some(id) = a.opt_str("role_id")? {
+            let id = a.opt_str("role_id")?;
+            let replace = a.opt_bool("replace_existing")?;
+            a.finish()?;
+            let mut call = c.create_role(&parent?, role);
+            if let Some(id) = id {
                 call = call.role_id(id);
             }
-            if let Some(r) = a.opt_bool("replace_existing")? {
+            if let Some(r) = replace {
                 call = call.replace_existing(r);
             }
-            a.finish()?;
             lro(call.await, wait).await
         }
         "get_role" => {
-            let name: RoleName = a.name("name")?;
+            let name = a.name::<RoleName>("name")?;
             a.finish()?;
-            c.get_role(&name).await.map(|v| json(&v))
+            c.get_role(&name?).await.map(|v| json(&v))
         }
         "list_roles" => {
-            let parent: BranchName = a.name("parent")?;
-            let list = with_page_args(&mut a, c.list_roles(&parent))?;
+            let parent = a.name::<BranchName>("parent")?;
+            let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            list.collect_all().await.map(|v| json(&v))
+            page.apply(c.list_roles(&parent?)).collect_all().await.map(|v| json(&v))
         }
         "update_role" => {
-            let name: RoleName = a.name("name")?;
+            let name = a.name::<RoleName>("name")?;
             let role: types::Role = a.message("role")?;
             let mask = a.mask("update_mask")?;
             a.finish()?;
-            lro(c.update_role(&name, role, &mask).await, wait).await
+            lro(c.update_role(&name?, role, &mask?).await, wait).await
         }
         "delete_role" => {
-            let name: RoleName = a.name("name")?;
-            let mut call = c.delete_role(&name);
-            if let Some(r) = a.opt_str("reassign_owned_to")? {
+            let name = a.name::<RoleName>("name")?;
+            let reassign = a.opt_str("reassign_owned_to")?;
+            a.finish()?;
+            let mut call = c.delete_role(&name?);
+            if let Some(r) = reassign {
                 call = call.reassign_owned_to(r);
             }
-            a.finish()?;
             lro(call.await, wait).await
         }
         "reveal_role_password" => {
-            let name: RoleName = a.name("name")?;
+            let name = a.name::<RoleName>("name")?;
             a.finish()?;
-            c.reveal_role_password(&name).await.map(|v| json(&v))
+            c.reveal_role_password(&name?).await.map(|v| json(&v))
         }
         // ---------------------------------------------------------------- databases
         "create_database" => {
-            let parent: BranchName = a.name("parent")?;
+            let parent = a.name::<BranchName>("parent")?;
             let database: types::Database = a.message("database")?;
-            let mut call = c.create_database(&parent, database);
-            if let Some(id) = a.opt_str("database_id")? {
+            let id = a.opt_str("database_id")?;
+            let replace = a.opt_bool("replace_existing")?;
+            a.finish()?;
+            let mut call = c.create_database(&parent?, database);
+            if let Some(id) = id {
                 call = call.database_id(id);
             }
-            if let Some(r) = a.opt_bool("replace_existing")? {
+            if let Some(r) = replace {
                 call = call.replace_existing(r);
             }
-            a.finish()?;
             lro(call.await, wait).await
         }
         "get_database" => {
-            let name: DatabaseName = a.name("name")?;
+            let name = a.name::<DatabaseName>("name")?;
             a.finish()?;
-            c.get_database(&name).await.map(|v| json(&v))
+            c.get_database(&name?).await.map(|v| json(&v))
         }
         "list_databases" => {
-            let parent: BranchName = a.name("parent")?;
-            let list = with_page_args(&mut a, c.list_databases(&parent))?;
+            let parent = a.name::<BranchName>("parent")?;
+            let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            list.collect_all().await.map(|v| json(&v))
+            page.apply(c.list_databases(&parent?))
+                .collect_all()
+                .await
+                .map(|v| json(&v))
         }
         "update_database" => {
-            let name: DatabaseName = a.name("name")?;
+            let name = a.name::<DatabaseName>("name")?;
             let database: types::Database = a.message("database")?;
             let mask = a.mask("update_mask")?;
             a.finish()?;
-            lro(c.update_database(&name, database, &mask).await, wait).await
+            lro(c.update_database(&name?, database, &mask?).await, wait).await
         }
         "delete_database" => {
-            let name: DatabaseName = a.name("name")?;
+            let name = a.name::<DatabaseName>("name")?;
             a.finish()?;
-            lro(c.delete_database(&name).await, wait).await
+            lro(c.delete_database(&name?).await, wait).await
         }
         // ---------------------------------------------------------------- catalogs
         "create_catalog" => {
@@ -518,162 +598,172 @@ pub async fn dispatch(
             lro(c.create_catalog(&id, catalog).await, wait).await
         }
         "get_catalog" => {
-            let name: CatalogName = a.name("name")?;
+            let name = a.name::<CatalogName>("name")?;
             a.finish()?;
-            c.get_catalog(&name).await.map(|v| json(&v))
+            c.get_catalog(&name?).await.map(|v| json(&v))
         }
         "delete_catalog" => {
-            let name: CatalogName = a.name("name")?;
+            let name = a.name::<CatalogName>("name")?;
             a.finish()?;
-            lro(c.delete_catalog(&name).await, wait).await
+            lro(c.delete_catalog(&name?).await, wait).await
         }
         // ---------------------------------------------------------------- synced tables
         "create_synced_table" => {
             let table: types::SyncedTable = a.message("synced_table")?;
             let id = a.str("synced_table_id")?;
-            let name = SyncedTableName::new(&id).map_err(|e| {
-                a.bad(
-                    "synced_table_id",
-                    format!("{id:?} is not accepted by SyncedTableName::new: {e}"),
-                )
-            })?;
             a.finish()?;
+            // The SDK takes the id; our client takes the name built from it.
+            let name = SyncedTableName::new(&id).map_err(Error::from)?;
             lro(c.create_synced_table(&name, table).await, wait).await
         }
         "get_synced_table" => {
-            let name: SyncedTableName = a.name("name")?;
+            let name = a.name::<SyncedTableName>("name")?;
             a.finish()?;
-            c.get_synced_table(&name).await.map(|v| json(&v))
+            c.get_synced_table(&name?).await.map(|v| json(&v))
         }
         "delete_synced_table" => {
-            let name: SyncedTableName = a.name("name")?;
+            let name = a.name::<SyncedTableName>("name")?;
             a.finish()?;
-            lro(c.delete_synced_table(&name).await, wait).await
+            lro(c.delete_synced_table(&name?).await, wait).await
         }
         // ---------------------------------------------------------------- snapshots
         "create_snapshot" => {
-            let parent: ProjectName = a.name("parent")?;
+            let parent = a.name::<ProjectName>("parent")?;
             let snapshot: types::Snapshot = a.message("snapshot")?;
             let id = a.str("snapshot_id")?;
             a.finish()?;
-            lro(c.create_snapshot(&parent, &id, snapshot).await, wait).await
+            lro(c.create_snapshot(&parent?, &id, snapshot).await, wait).await
         }
         "get_snapshot" => {
-            let name: SnapshotName = a.name("name")?;
+            let name = a.name::<SnapshotName>("name")?;
             a.finish()?;
-            c.get_snapshot(&name).await.map(|v| json(&v))
+            c.get_snapshot(&name?).await.map(|v| json(&v))
         }
         "list_snapshots" => {
-            let parent: ProjectName = a.name("parent")?;
-            let list = with_page_args(&mut a, c.list_snapshots(&parent))?;
+            let parent = a.name::<ProjectName>("parent")?;
+            let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            list.collect_all().await.map(|v| json(&v))
+            page.apply(c.list_snapshots(&parent?))
+                .collect_all()
+                .await
+                .map(|v| json(&v))
         }
         "delete_snapshot" => {
-            let name: SnapshotName = a.name("name")?;
+            let name = a.name::<SnapshotName>("name")?;
             a.finish()?;
-            lro(c.delete_snapshot(&name).await, wait).await
+            lro(c.delete_snapshot(&name?).await, wait).await
         }
         "get_snapshot_schedule" => {
-            let name: SnapshotScheduleName = a.name("name")?;
+            let name = a.name::<SnapshotScheduleName>("name")?;
             a.finish()?;
-            c.get_snapshot_schedule(&name).await.map(|v| json(&v))
+            c.get_snapshot_schedule(&name?).await.map(|v| json(&v))
         }
         "update_snapshot_schedule" => {
-            let name: SnapshotScheduleName = a.name("name")?;
+            let name = a.name::<SnapshotScheduleName>("name")?;
             let schedule: types::SnapshotSchedule = a.message("snapshot_schedule")?;
             let mask = a.mask("update_mask")?;
             a.finish()?;
-            lro(c.update_snapshot_schedule(&name, schedule, &mask).await, wait).await
+            lro(c.update_snapshot_schedule(&name?, schedule, &mask?).await, wait).await
         }
         // ---------------------------------------------------------------- data api
         "create_data_api" => {
-            let parent: DatabaseName = a.name("parent")?;
+            let parent = a.name::<DatabaseName>("parent")?;
             let data_api: types::DataApi = a.message("data_api")?;
             a.finish()?;
-            lro(c.create_data_api(&parent, data_api).await, wait).await
+            lro(c.create_data_api(&parent?, data_api).await, wait).await
         }
         "get_data_api" => {
-            let name: DataApiName = a.name("name")?;
+            let name = a.name::<DataApiName>("name")?;
             a.finish()?;
-            c.get_data_api(&name).await.map(|v| json(&v))
+            c.get_data_api(&name?).await.map(|v| json(&v))
         }
         "update_data_api" => {
-            let name: DataApiName = a.name("name")?;
+            let name = a.name::<DataApiName>("name")?;
             let data_api: types::DataApi = a.message("data_api")?;
             let mask = a.mask("update_mask")?;
             a.finish()?;
-            lro(c.update_data_api(&name, data_api, &mask).await, wait).await
+            lro(c.update_data_api(&name?, data_api, &mask?).await, wait).await
         }
         "delete_data_api" => {
-            let name: DataApiName = a.name("name")?;
+            let name = a.name::<DataApiName>("name")?;
             a.finish()?;
-            lro(c.delete_data_api(&name).await, wait).await
+            lro(c.delete_data_api(&name?).await, wait).await
         }
         // ---------------------------------------------------------------- change data feed
         "create_cdf_config" => {
-            let parent: DatabaseName = a.name("parent")?;
+            let parent = a.name::<DatabaseName>("parent")?;
             let config: types::CdfConfig = a.message("cdf_config")?;
-            let mut call = c.create_cdf_config(&parent, config);
-            if let Some(id) = a.opt_str("cdf_config_id")? {
+            let id = a.opt_str("cdf_config_id")?;
+            a.finish()?;
+            let mut call = c.create_cdf_config(&parent?, config);
+            if let Some(id) = id {
                 call = call.cdf_config_id(id);
             }
-            a.finish()?;
             lro(call.await, wait).await
         }
         "get_cdf_config" => {
-            let name: CdfConfigName = a.name("name")?;
+            let name = a.name::<CdfConfigName>("name")?;
             a.finish()?;
-            c.get_cdf_config(&name).await.map(|v| json(&v))
+            c.get_cdf_config(&name?).await.map(|v| json(&v))
         }
         "list_cdf_configs" => {
-            let parent: DatabaseName = a.name("parent")?;
-            let list = with_page_args(&mut a, c.list_cdf_configs(&parent))?;
+            let parent = a.name::<DatabaseName>("parent")?;
+            let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            list.collect_all().await.map(|v| json(&v))
+            page.apply(c.list_cdf_configs(&parent?))
+                .collect_all()
+                .await
+                .map(|v| json(&v))
         }
         "delete_cdf_config" => {
-            let name: CdfConfigName = a.name("name")?;
-            let mut call = c.delete_cdf_config(&name);
-            if let Some(f) = a.opt_bool("force")? {
+            let name = a.name::<CdfConfigName>("name")?;
+            let force = a.opt_bool("force")?;
+            a.finish()?;
+            let mut call = c.delete_cdf_config(&name?);
+            if let Some(f) = force {
                 call = call.force(f);
             }
-            a.finish()?;
             lro(call.await, wait).await
         }
         "get_cdf_status" => {
-            let name: CdfStatusName = a.name("name")?;
+            let name = a.name::<CdfStatusName>("name")?;
             a.finish()?;
-            c.get_cdf_status(&name).await.map(|v| json(&v))
+            c.get_cdf_status(&name?).await.map(|v| json(&v))
         }
         "list_cdf_statuses" => {
-            let parent: CdfConfigName = a.name("parent")?;
-            let list = with_page_args(&mut a, c.list_cdf_statuses(&parent))?;
+            let parent = a.name::<CdfConfigName>("parent")?;
+            let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            list.collect_all().await.map(|v| json(&v))
+            page.apply(c.list_cdf_statuses(&parent?))
+                .collect_all()
+                .await
+                .map(|v| json(&v))
         }
         // ---------------------------------------------------------------- credentials, operations
         "generate_database_credential" => {
-            let endpoint: EndpointName = a.name("endpoint")?;
-            let mut call = c.generate_database_credential(&endpoint);
-            if let Some(claims) = a.opt_messages::<types::RequestedClaims>("claims")? {
+            let endpoint = a.name::<EndpointName>("endpoint")?;
+            let claims = a.opt_messages::<types::RequestedClaims>("claims")?;
+            let expire_time = a.opt_timestamp("expire_time")?;
+            let ttl = a.opt_duration("ttl")?;
+            a.finish()?;
+            let mut call = c.generate_database_credential(&endpoint?);
+            if let Some(claims) = claims {
                 call = call.claims(claims);
             }
-            if let Some(t) = a.opt_timestamp("expire_time")? {
+            if let Some(t) = expire_time {
                 call = call.expire_time(t);
             }
-            if let Some(d) = a.opt_duration("ttl")? {
+            if let Some(d) = ttl {
                 call = call.ttl(d);
             }
-            a.finish()?;
             call.await.map(|v| json(&v))
         }
         "get_operation" => {
-            let name: OperationName = a.name("name")?;
+            let name = a.name::<OperationName>("name")?;
             a.finish()?;
-            c.get_operation(&name).await.map(|v| json(&v))
+            c.get_operation(&name?).await.map(|v| json(&v))
         }
-        other => return Err(DispatchError(format!("unknown method `{other}`"))),
+        other => return Err(DispatchError(format!("unknown method `{other}`")).into()),
     };
     Ok(outcome)
 }

@@ -2,8 +2,8 @@
 //! Databricks SDK for Python (`conformance/README.md`).
 //!
 //! Each module does one job:
-//! * [`cassette`]: the cassette schema and the loader (built-in directory plus
-//!   `LAKEBASE_CASSETTES`);
+//! * [`cassette`]: the cassette schema and the loader (built-in directories `cassettes`,
+//!   `regressions` and `recorded`, plus `LAKEBASE_CASSETTES`);
 //! * [`replay`]: the scripted HTTP server that answers and records requests;
 //! * [`compare`]: request comparison;
 //! * [`jsoncmp`]: semantic JSON equality with JSON-path differences;

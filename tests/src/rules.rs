@@ -3,9 +3,11 @@
 //! [`RULES`] and applied explicitly by the runner; nothing is skipped silently. The
 //! request sequence is always checked in full: no rule touches request comparison.
 
-use lakebase::ErrorClass;
+use lakebase::{Error, ErrorClass};
 use serde_json::{Map, Value};
 
+use crate::cassette::{Cassette, Expect};
+use crate::dispatch::Outcome;
 use crate::sdk_schema::{SdkSchema, sdk};
 
 /// A named deliberate difference, for reports and the summary.
@@ -64,6 +66,22 @@ pub const EXCEPTION_CLASS_MAPPING: Rule = Rule {
              error code is compared separately and pins the subclass.",
 };
 
+/// [`client_side_validation`]: input our client refuses before sending, which the server refuses with 400.
+pub const CLIENT_SIDE_VALIDATION: Rule = Rule {
+    name: "client-side-validation",
+    reason: "Our client checks input before anything reaches the network: an invalid resource name or id, an \
+             empty or malformed update mask, a message missing a field the API requires is refused with a typed \
+             `Error::InvalidInput` (the project's standard: a bug in the caller's input is reported where it is \
+             made, not as a round trip). The Python SDK checks nothing, sends the request and the server refuses \
+             it with 400. Such a cassette is accepted only when all hold: our call returned `Error::InvalidInput` \
+             and sent zero requests; the cassette has exactly one exchange; its response status is 400; the \
+             expected error is that 400 (status 400, an exception class mapped to `BadRequest`, error_code \
+             `INVALID_PARAMETER_VALUE`, `BAD_REQUEST` or absent, the same as in the response body). The request \
+             we did not send and the two messages (ours names the argument and the rule, the server words it \
+             its own way) are then not compared. Anything else fails; in particular a cassette where the server \
+             accepted the request shows our validation refusing input the server accepts.",
+};
+
 /// Every rule, in the order they are documented.
 pub const RULES: &[Rule] = &[
     SDK_RESULT_RENDERING,
@@ -71,6 +89,7 @@ pub const RULES: &[Rule] = &[
     OPERATION_FAILURE_MESSAGE,
     ERROR_CODE_FROM_STATUS,
     EXCEPTION_CLASS_MAPPING,
+    CLIENT_SIDE_VALIDATION,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -310,6 +329,96 @@ pub fn class_for_exception(exception: &str) -> Option<ExpectedKind> {
     }))
 }
 
+// ---------------------------------------------------------------------------------------------
+// CLIENT_SIDE_VALIDATION
+// ---------------------------------------------------------------------------------------------
+
+/// The error codes a server refusal of invalid input may carry ([`CLIENT_SIDE_VALIDATION`]);
+/// an absent code is accepted too.
+pub const VALIDATION_ERROR_CODES: &[&str] = &["INVALID_PARAMETER_VALUE", "BAD_REQUEST"];
+
+/// Applies [`CLIENT_SIDE_VALIDATION`] to our `outcome` of `cassette`, after our client sent
+/// `requests_sent` requests. `None` when the rule does not concern the outcome (it is not
+/// `Error::InvalidInput`); `Some(Ok(()))` when the cassette is accepted under the rule (then
+/// requests and outcome are not compared further); `Some(Err(problems))` when our client
+/// refused the input but a condition of the rule fails, each problem naming the rule.
+pub fn client_side_validation(
+    cassette: &Cassette,
+    outcome: &Outcome,
+    requests_sent: usize,
+) -> Option<Result<(), Vec<String>>> {
+    let Err(Error::InvalidInput(ours)) = outcome else {
+        return None;
+    };
+    let rule = CLIENT_SIDE_VALIDATION.name;
+    let mut problems = Vec::new();
+    let mut fail = |what: String| problems.push(format!("{what} (rule `{rule}` does not apply)"));
+    if requests_sent != 0 {
+        fail(format!(
+            "our client refused the input ({ours}) after sending {requests_sent} request(s); refusing input must \
+             happen before anything is sent"
+        ));
+    }
+    let accepted_by_server = cassette
+        .exchanges
+        .iter()
+        .find(|e| (200..300).contains(&e.response.status))
+        .map(|e| e.response.status);
+    match (&cassette.expect, accepted_by_server) {
+        (Expect::Result(_), _) | (_, Some(_)) => fail(format!(
+            "our client refused input the server accepted (recorded status(es) {:?}, the SDK call {}): our \
+             validation is wrong; ours: {ours}",
+            cassette.exchanges.iter().map(|e| e.response.status).collect::<Vec<_>>(),
+            if matches!(cassette.expect, Expect::Result(_)) {
+                "succeeded"
+            } else {
+                "failed later"
+            }
+        )),
+        _ => {}
+    }
+    if cassette.exchanges.len() != 1 {
+        fail(format!(
+            "the cassette has {} exchanges, the rule accepts exactly one request refused by the server",
+            cassette.exchanges.len()
+        ));
+    }
+    let only = (cassette.exchanges.len() == 1).then(|| &cassette.exchanges[0].response);
+    if let Some(response) = only
+        && response.status != 400
+    {
+        fail(format!("the recorded response has status {}, not 400", response.status));
+    }
+    if let Expect::Error(expected) = &cassette.expect {
+        if expected.status != Some(400) {
+            fail(format!("the expected error has status {:?}, not 400", expected.status));
+        }
+        if class_for_exception(&expected.exception) != Some(ExpectedKind::Api(ErrorClass::BadRequest)) {
+            fail(format!(
+                "the expected exception `{}` is not a `BadRequest` (rule `{}`)",
+                expected.exception, EXCEPTION_CLASS_MAPPING.name
+            ));
+        }
+        match expected.error_code.as_deref() {
+            None => {}
+            Some(code) if VALIDATION_ERROR_CODES.contains(&code) => {}
+            Some(code) => fail(format!(
+                "the expected error_code {code} is not one of {VALIDATION_ERROR_CODES:?} or absent"
+            )),
+        }
+        if let Some(response) = only {
+            let body_code = response.body.get("error_code").and_then(Value::as_str);
+            if body_code.filter(|c| !c.is_empty()) != expected.error_code.as_deref() {
+                fail(format!(
+                    "the expected error_code {:?} is not the response body's {body_code:?}",
+                    expected.error_code
+                ));
+            }
+        }
+    }
+    Some(if problems.is_empty() { Ok(()) } else { Err(problems) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,5 +509,49 @@ mod tests {
         );
         assert_eq!(class_for_exception("Exception"), Some(ExpectedKind::OperationFailure));
         assert_eq!(class_for_exception("KeyError"), None);
+    }
+
+    fn refused_cassette(status: u16) -> Cassette {
+        crate::cassette::parse(
+            &json!({
+                "id": "create_project/x", "method": "create_project",
+                "args": {"project_id": "Bad_Id", "project": {}},
+                "exchanges": [{
+                    "request": {"method": "POST", "path": "/api/2.0/postgres/projects"},
+                    "response": {"status": status, "body": {"error_code": "INVALID_PARAMETER_VALUE", "message": "m"}}
+                }],
+                "expect": {"error": {"exception": "InvalidParameterValue", "error_code": "INVALID_PARAMETER_VALUE",
+                                     "message": "m", "status": 400}}
+            })
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn client_side_validation_conditions() {
+        let refused: Outcome = Err(Error::InvalidInput(lakebase::InvalidInput::new("project_id", "bad")));
+        let c = refused_cassette(400);
+        assert_eq!(client_side_validation(&c, &refused, 0), Some(Ok(())));
+        // Only our `InvalidInput` concerns the rule.
+        assert_eq!(client_side_validation(&c, &Ok(json!({})), 0), None);
+        // Something was sent: the refusal did not happen before the network.
+        let Some(Err(why)) = client_side_validation(&c, &refused, 1) else {
+            panic!("must fail")
+        };
+        assert!(why.iter().any(|w| w.contains("after sending 1 request(s)")), "{why:?}");
+        assert!(why.iter().all(|w| w.contains("`client-side-validation`")), "{why:?}");
+        // The body's code must be the expected one.
+        let mut c = refused_cassette(400);
+        c.exchanges[0].response.body = json!({"error_code": "BAD_REQUEST", "message": "m"});
+        assert!(matches!(client_side_validation(&c, &refused, 0), Some(Err(_))));
+        // No code on either side is fine.
+        let mut c = refused_cassette(400);
+        c.exchanges[0].response.body = json!({"message": "m"});
+        if let Expect::Error(e) = &mut c.expect {
+            e.error_code = None;
+            e.exception = "BadRequest".into();
+        }
+        assert_eq!(client_side_validation(&c, &refused, 0), Some(Ok(())));
     }
 }

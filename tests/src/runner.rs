@@ -109,6 +109,13 @@ pub async fn check(cassette: &Cassette) -> Vec<String> {
     match outcome {
         Err(e) => problems.push(e.to_string()),
         Ok(outcome) => {
+            // Rule CLIENT_SIDE_VALIDATION: `received` is every request the replay server got,
+            // answered or beyond the script, so "nothing was sent" is checked, not assumed.
+            match rules::client_side_validation(cassette, &outcome, received.len()) {
+                Some(Ok(())) => return problems,
+                Some(Err(why)) => problems.extend(why),
+                None => {}
+            }
             problems.extend(compare_requests(&cassette.exchanges, &received));
             problems.extend(compare_outcome(cassette, server.base_url(), &outcome));
         }
