@@ -66,9 +66,15 @@ impl Client {
             sleeper: sleeper.clone(),
             request_timeout: config.timeout(),
         };
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .connect_timeout(config.timeout())
-            .timeout(config.timeout())
+            .timeout(config.timeout());
+        if config.host().starts_with("http://") {
+            // Plain HTTP is only allowed to loopback hosts (the emulator, tests): skip loading
+            // and parsing the OS trust store, a few milliseconds of every `Client::new`.
+            http = http.tls_certs_only([]);
+        }
+        let http = http
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let hooks = lakebase_generated::hooks::Hooks::with_executor(Arc::new(executor));
