@@ -14,9 +14,16 @@ cleanup() {
 trap cleanup EXIT
 
 PYTHON="${PYTHON:-python3}"
-echo "== venv + databricks-sdk==0.162.0 in $WORK"
-"$PYTHON" -m venv "$WORK/venv"
-"$WORK/venv/bin/pip" install --quiet --disable-pip-version-check databricks-sdk==0.162.0
+# LAKEBASE_PY_VENV: a venv to create or reuse (CI shares one with tests/recorder/record.sh).
+VENV="${LAKEBASE_PY_VENV:-$WORK/venv}"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  echo "== venv in $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("databricks-sdk") != "0.162.0")' 2>/dev/null; then
+  echo "== installing databricks-sdk==0.162.0"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check databricks-sdk==0.162.0
+fi
 
 echo "== building lakebase-emulator"
 (cd "$ROOT" && cargo build --quiet -p lakebase-emulator --bin lakebase-emulator)
@@ -34,7 +41,7 @@ for _ in $(seq 1 100); do
 done
 
 echo "== running lifecycle.py"
-if ! "$WORK/venv/bin/python" "$HERE/python/lifecycle.py" "http://127.0.0.1:$PORT" "$TOKEN" emu-client emu-secret; then
+if ! "$VENV/bin/python" "$HERE/python/lifecycle.py" "http://127.0.0.1:$PORT" "$TOKEN" emu-client emu-secret; then
   echo "== lifecycle FAILED; emulator log tail:"
   tail -n 40 "$WORK/emulator.log"
   exit 1
