@@ -31,7 +31,9 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'[')
     .remove(b']');
 
-/// Percent-encodes one path segment (see the [module docs](self)).
+/// Percent-encodes one path segment the way the official SDKs' HTTP stack quotes it:
+/// unreserved characters and `! $ & ' ( ) * + , ; = : @ [ ]` stay, everything else becomes
+/// UTF-8 percent escapes, including `/`, `?`, `#` and `%`.
 ///
 /// ```
 /// use lakebase_generated::encode_path;
