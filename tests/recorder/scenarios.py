@@ -168,10 +168,12 @@ SCENARIOS = [
         "name": P, "project": {"spec": {"pg_version": 16}}, "update_mask": "spec.pg_version"}, expect="error"),
     S("update_project", "mask_with_space", {
         "name": P, "project": {"spec": {"display_name": "Spaced", "enable_pg_native_login": False}},
-        "update_mask": "spec.display_name, spec.enable_pg_native_login"},
-      notes="The SDK sends the mask string unchanged, space included."),
+        "update_mask": "spec.display_name, spec.enable_pg_native_login"}, expect="error",
+      notes="The SDK sends the mask string unchanged, space included; mask paths are literal, so the "
+            "server refuses ' spec.enable_pg_native_login'."),
     S("update_project", "star", {
-        "name": P, "project": {"spec": {"display_name": "Star"}}, "update_mask": "*"}, expect="error"),
+        "name": P, "project": {"spec": {"display_name": "Star"}}, "update_mask": "*"},
+      notes="`*` replaces the whole spec; the immutable pg_version it leaves out is kept."),
     S("update_project", "name_mismatch", {
         "name": P, "project": {"name": "projects/other", "spec": {"display_name": "x"}},
         "update_mask": "spec.display_name"}, expect="error"),
