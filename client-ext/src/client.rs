@@ -58,6 +58,10 @@ impl Client {
             ),
             None => None,
         };
+        let mut auth_context = format!("host={}, auth_type={}", config.host(), credentials.auth_type());
+        if let Some(id) = config.workspace_id() {
+            auth_context.push_str(&format!(", workspace_id={id}"));
+        }
         let executor = Executor {
             credentials,
             workspace_id,
@@ -65,6 +69,7 @@ impl Client {
             retry: config.retry_policy().clone(),
             sleeper: sleeper.clone(),
             request_timeout: config.timeout(),
+            auth_context: auth_context.into(),
         };
         let mut http = reqwest::Client::builder()
             .connect_timeout(config.timeout())

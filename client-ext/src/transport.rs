@@ -30,6 +30,8 @@ pub(crate) struct Executor {
     pub(crate) sleeper: Arc<dyn Sleeper>,
     /// Per-request timeout; a retry gets at most what is left of the retry budget.
     pub(crate) request_timeout: Duration,
+    /// What this client authenticates as, for 401/403 errors (see [`ApiError::auth_context`]).
+    pub(crate) auth_context: Arc<str>,
 }
 
 /// What one call (one typed method, possibly several HTTP attempts) went through.
@@ -84,19 +86,6 @@ pub(crate) struct CallSummary {
 }
 
 impl Executor {
-    /// What this client authenticates as, for 401/403 errors: host, auth type, workspace id.
-    fn auth_context(&self, url: &reqwest::Url) -> String {
-        let mut context = format!(
-            "host={}, auth_type={}",
-            url.origin().ascii_serialization(),
-            self.credentials.auth_type()
-        );
-        if let Some(id) = self.workspace_id.as_ref().and_then(|v| v.to_str().ok()) {
-            context.push_str(&format!(", workspace_id={id}"));
-        }
-        context
-    }
-
     async fn authorize(&self, request: &mut reqwest::Request) -> Result<(), Error> {
         let value = self.credentials.authorization().await?;
         request.headers_mut().insert(http::header::AUTHORIZATION, value);
@@ -157,7 +146,6 @@ impl RequestExecutor for Executor {
             let mut clock = Stopwatch::start();
             let method = request.method().clone();
             let path = request.url().path().to_string();
-            let url = request.url().clone();
             let mut attempt: u32 = 0;
             let mut pending = request;
             loop {
@@ -189,8 +177,7 @@ impl RequestExecutor for Executor {
                 };
                 let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
                 if matches!(status, 401 | 403) {
-                    let context = self.auth_context(&url);
-                    CallRecord::update(|facts| facts.auth_context = Some(context));
+                    CallRecord::update(|facts| facts.auth_context = Some(self.auth_context.to_string()));
                 }
                 span.in_scope(|| {
                     tracing::debug!(
