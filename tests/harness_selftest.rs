@@ -122,6 +122,19 @@ fn unknown_method_is_a_failure() {
 }
 
 #[test]
+fn sdk_timeouts_in_config_are_applied() {
+    let mut c = load("get_project__retry_503.json");
+    c.config.insert("http_timeout_seconds".into(), json!(30));
+    c.config.insert("retry_timeout_seconds".into(), json!(600));
+    run_cassette(&c, None).unwrap();
+    // With no retry budget, the 503 is final: the recorded retry is never sent.
+    c.config.insert("retry_timeout_seconds".into(), json!(0));
+    must_fail(&c, &["expected 2 requests, got 1", "retry budget"]);
+    c.config.insert("retry_timeout_seconds".into(), json!("soon"));
+    must_fail(&c, &["config.retry_timeout_seconds: expected a number of seconds"]);
+}
+
+#[test]
 fn unknown_config_key_is_a_failure() {
     let mut c = load("get_project__basic.json");
     c.config.insert("account_id".into(), json!("a"));

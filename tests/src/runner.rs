@@ -7,8 +7,8 @@ use std::time::Duration;
 use lakebase::config::MapEnv;
 use lakebase::polling::PollingPolicy;
 use lakebase::retry::RecordingSleeper;
-use lakebase::{Client, Config, Error};
-use serde_json::Value;
+use lakebase::{Client, Config, Error, ExponentialRetry};
+use serde_json::{Map, Value};
 
 use crate::cassette::{Cassette, Expect, ExpectedError};
 use crate::compare::compare_requests;
@@ -24,8 +24,17 @@ pub const TOKEN: &str = "dapi-conformance-token";
 /// The longest a single cassette may run (real time) before it counts as hung.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `config` keys the harness knows how to apply.
-pub const CONFIG_KEYS: &[&str] = &["workspace_id"];
+/// `config` keys the harness knows how to apply: the SDK `Config` attributes that change what
+/// is sent or how long the client keeps trying, mapped onto our `Config`, plus logging-only
+/// attributes that change neither requests nor results.
+pub const CONFIG_KEYS: &[&str] = &[
+    "workspace_id",
+    "auth_type",
+    "http_timeout_seconds",
+    "retry_timeout_seconds",
+    "debug_headers",
+    "debug_truncate_bytes",
+];
 
 /// Runs `cassette` (loaded from `path`, for the report) on a fresh Tokio runtime.
 /// `Err` holds a readable report naming the cassette, each differing exchange and field.
@@ -75,12 +84,35 @@ pub fn client_for(cassette: &Cassette, base_url: &str) -> Result<Client, String>
         Some(Value::Number(n)) => builder = builder.workspace_id(n.to_string()),
         Some(other) => return Err(format!("config.workspace_id: unsupported value {other}")),
     }
+    match cassette.config.get("auth_type") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(kind)) => builder = builder.auth_type(kind.clone()),
+        Some(other) => return Err(format!("config.auth_type: unsupported value {other}")),
+    }
+    if let Some(timeout) = seconds(&cassette.config, "http_timeout_seconds")? {
+        builder = builder.timeout(timeout);
+    }
+    if let Some(budget) = seconds(&cassette.config, "retry_timeout_seconds")? {
+        builder = builder.retry_policy(Arc::new(ExponentialRetry::default().with_budget(budget)));
+    }
     let config = builder
         .build()
         .map_err(|e| format!("client configuration rejected: {e}"))?;
     // Retries and polls sleep through a recorder that returns at once: no real waiting.
     Client::with_sleeper(config, Arc::new(RecordingSleeper::new()))
         .map_err(|e| format!("client construction failed: {e}"))
+}
+
+/// A `config` entry in seconds (a JSON number), if present.
+fn seconds(config: &Map<String, Value>, key: &str) -> Result<Option<Duration>, String> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_f64()
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            .map(Some)
+            .ok_or_else(|| format!("config.{key}: expected a number of seconds, got {value}")),
+    }
 }
 
 /// Everything that differs between the cassette and our run (empty: pass).
