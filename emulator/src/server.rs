@@ -1,5 +1,5 @@
 //! HTTP server: shared state, router, the API entry point, request logging and the
-//! `/_emulator/*` admin routes.
+//! `/_emulator/*` admin routes (faults, stats, CDF statuses).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -225,6 +225,28 @@ async fn put_faults(State(state): State<Arc<AppState>>, Json(cfg): Json<FaultCon
     }
 }
 
+/// Body of `POST /_emulator/cdf-statuses`.
+#[derive(serde::Deserialize)]
+struct NewCdfStatus {
+    /// Full name of an existing CDF configuration.
+    cdf_config: String,
+    /// The Postgres table whose change feed the status reports.
+    postgres_table: String,
+}
+
+/// Adds a streaming CDF status under an existing CDF configuration (the service creates them
+/// as tables stream; the emulator has no tables, so tests and recorders add them here).
+async fn add_cdf_status(State(state): State<Arc<AppState>>, Json(new): Json<NewCdfStatus>) -> Response {
+    let added = state.with_ctx(false, |ctx| {
+        crate::resources::cdf::add_status(ctx, &new.cdf_config, &new.postgres_table)
+    });
+    match added {
+        Some(Ok(status)) => Json(status).into_response(),
+        Some(Err(e)) => e.into_response(),
+        None => internal().into_response(),
+    }
+}
+
 async fn stats(State(state): State<Arc<AppState>>) -> Response {
     let counts = state.counts.lock().map(|c| c.clone()).unwrap_or_default();
     Json(json!({"total": state.total.load(Ordering::Relaxed), "by_method": counts})).into_response()
@@ -246,6 +268,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/oidc/v1/token", post(auth::token))
         .route("/_emulator/faults", get(get_faults).put(put_faults))
         .route("/_emulator/stats", get(stats))
+        .route("/_emulator/cdf-statuses", post(add_cdf_status))
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(state.clone(), log))
         .with_state(state)

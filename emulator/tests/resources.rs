@@ -232,6 +232,35 @@ async fn data_api_cdf_catalog_synced_table_snapshots() {
     t.emu.add_cdf_status(&cfg, "orders").expect("seed status");
     let (_, st) = t.get(&format!("{cfg}/cdf-statuses/orders")).await;
     assert_eq!(st["uc_table"], json!("main.billing_cdf.orders"));
+    // The same through the admin route, as the binary's users (and the recorder) add them.
+    let added: Value = t
+        .http
+        .post(format!("{}/_emulator/cdf-statuses", t.base))
+        .json(&json!({"cdf_config": cfg, "postgres_table": "invoices"}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(added["name"], json!(format!("{cfg}/cdf-statuses/invoices")));
+    let (_, listed) = t.get(&format!("{cfg}/cdf-statuses")).await;
+    let names: Vec<&str> = listed["cdf_statuses"]
+        .as_array()
+        .expect("statuses")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 2, "{listed}");
+    assert!(names.iter().any(|n| n.ends_with("/invoices")), "{listed}");
+    let unknown = t
+        .http
+        .post(format!("{}/_emulator/cdf-statuses", t.base))
+        .json(&json!({"cdf_config": format!("{db}/cdf-configs/nope"), "postgres_table": "t"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(unknown.status().as_u16(), 404);
     let (_, op) = t.delete(&format!("{cfg}?force=true")).await;
     t.wait(&op).await;
 

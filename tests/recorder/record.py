@@ -78,15 +78,18 @@ class Recorder:
             out, self.exchanges = self.exchanges, None
             return out or []
 
-    def put_faults(self, cfg):
+    def admin(self, method, path, body):
+        """Calls an emulator admin route (`/_emulator/...`) directly, never recorded."""
         conn = http.client.HTTPConnection(*self.upstream, timeout=10)
-        body = json.dumps(cfg).encode()
-        conn.request("PUT", "/_emulator/faults", body=body, headers={"Content-Type": "application/json"})
+        conn.request(method, path, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
         resp = conn.getresponse()
         resp.read()
         conn.close()
         if resp.status != 200:
-            raise RuntimeError(f"PUT /_emulator/faults -> {resp.status}")
+            raise RuntimeError(f"{method} {path} -> {resp.status}")
+
+    def put_faults(self, cfg):
+        self.admin("PUT", "/_emulator/faults", cfg)
 
 
 NO_FAULTS = {"rate_429": 0.0, "rate_503": 0.0, "drop_rate": 0.0, "op_error_rate": 0.0, "retry_after_secs": 1}
@@ -245,10 +248,12 @@ class Scenario:
     meant to show (a mismatch is reported; the cassette is written anyway). `fault` is an
     emulator fault configuration applied to one request only (index `fault_at`). `slow=True`
     lets `.wait()` see a pending operation (the proxy does not hold its polls back). `save`
-    is called as `save(ctx, raw, result)` after a successful call."""
+    is called as `save(ctx, raw, result)` after a successful call. `before` is called as
+    `before(recorder)` ahead of the call, unrecorded (e.g. to add emulator state through an
+    admin route)."""
 
     def __init__(self, method, variant, args=None, *, wait=False, config=None, fault=None, fault_at=0,
-                 slow=False, expect="ok", save=None, notes=None):
+                 slow=False, expect="ok", save=None, before=None, notes=None):
         self.method = method
         self.variant = variant
         self.args = args or {}
@@ -259,6 +264,7 @@ class Scenario:
         self.slow = slow
         self.expect = expect
         self.save = save
+        self.before = before
         self.notes = notes
 
     @property
@@ -315,6 +321,8 @@ class Runner:
         state: nothing is written and its outcome is not checked."""
         _, _, _, DatabricksError, _, _ = _sdk_imports()
         args = s.args(self.ctx) if callable(s.args) else dict(s.args)
+        if s.before is not None:
+            s.before(self.rec)
         with self.rec.lock:
             self.rec.op_poll_delay = 0.0 if s.slow else self.op_poll_delay
             self.rec.fault_once = s.fault

@@ -81,6 +81,13 @@ def save_name(key):
 H = datetime.timedelta(hours=1)
 D = datetime.timedelta(days=1)
 
+
+def cdf_status(config, table):
+    """A `before` hook: the emulator adds a streaming CDF status for `table` (the service creates
+    them as tables stream; the emulator has no tables, so an admin route does)."""
+    return lambda rec: rec.admin("POST", "/_emulator/cdf-statuses", {"cdf_config": config, "postgres_table": table})
+
+
 SCENARIOS = [
     # ------------------------------------------------------------------ projects
     S("create_project", "wait_full", {
@@ -469,6 +476,11 @@ SCENARIOS = [
     S("list_cdf_statuses", "page_size_1_empty", {"parent": f"{APP_DB}/cdf-configs/public", "page_size": 1}),
     S("list_cdf_statuses", "config_not_found", {"parent": f"{APP_DB}/cdf-configs/nope"}, expect="error"),
     S("get_cdf_status", "not_found", {"name": f"{APP_DB}/cdf-configs/public/cdf-statuses/orders"}, expect="error"),
+    S("get_cdf_status", "basic", {"name": f"{APP_DB}/cdf-configs/public/cdf-statuses/orders"},
+      before=cdf_status(f"{APP_DB}/cdf-configs/public", "orders")),
+    S("list_cdf_statuses", "two", {"parent": f"{APP_DB}/cdf-configs/public"},
+      before=cdf_status(f"{APP_DB}/cdf-configs/public", "customers")),
+    S("list_cdf_statuses", "page_size_1", {"parent": f"{APP_DB}/cdf-configs/public", "page_size": 1}),
     S("delete_cdf_config", "force_wait", {"name": f"{APP_DB}/cdf-configs/orders_feed", "force": True}, wait=True),
     S("delete_cdf_config", "force_false", {"name": f"{APP_DB}/cdf-configs/audit", "force": False}),
     S("delete_cdf_config", "call", {"name": f"{APP_DB}/cdf-configs/public"}),
