@@ -16,7 +16,6 @@
 mod report;
 mod rss;
 mod scenarios;
-mod sleeper;
 mod target;
 
 use std::time::Duration;

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
+use lakebase::retry::{RecordingSleeper, TokioSleeper};
 use lakebase::{ProjectName, types};
 use tokio::io::AsyncBufReadExt;
 
 use crate::report::{Report, quantile};
 use crate::rss::peak_rss_kib;
-use crate::sleeper::RecordingRealSleeper;
 use crate::target::{FaultKind, Server, Target};
 
 type Result<T> = std::result::Result<T, String>;
@@ -248,7 +248,7 @@ pub async fn faults(target: &Target, n: usize, page_size: u32, rate: f64, kind: 
         report.note("cannot inject faults on this host: skipped");
         return Ok(report);
     }
-    let sleeper = RecordingRealSleeper::new();
+    let sleeper = RecordingSleeper::around(Arc::new(TokioSleeper));
     let client = target.client_with(Arc::new(sleeper.clone()))?;
     let before = target.requests().await;
     let started = Instant::now();

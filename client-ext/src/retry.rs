@@ -359,16 +359,34 @@ impl Sleeper for TokioSleeper {
     }
 }
 
-/// [`Sleeper`] that returns at once and records every requested duration (for tests).
+/// [`Sleeper`] that records every requested duration and then returns at once (for tests), or,
+/// built with [`RecordingSleeper::around`], sleeps through another sleeper (to measure what a
+/// real run asked for).
 #[derive(Clone, Debug, Default)]
 pub struct RecordingSleeper {
     slept: Arc<Mutex<Vec<Duration>>>,
+    inner: Option<Arc<dyn Sleeper>>,
 }
 
 impl RecordingSleeper {
-    /// A new recorder with nothing recorded.
+    /// A new recorder with nothing recorded, whose sleeps return at once.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A new recorder with nothing recorded that sleeps through `inner`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use lakebase::retry::{RecordingSleeper, TokioSleeper};
+    /// let sleeper = RecordingSleeper::around(Arc::new(TokioSleeper));
+    /// assert!(sleeper.recorded().is_empty());
+    /// ```
+    pub fn around(inner: Arc<dyn Sleeper>) -> Self {
+        Self {
+            inner: Some(inner),
+            ..Self::default()
+        }
     }
 
     /// The durations requested so far, in order.
@@ -387,7 +405,10 @@ impl Sleeper for RecordingSleeper {
         if let Ok(mut v) = self.slept.lock() {
             v.push(duration);
         }
-        Box::pin(std::future::ready(()))
+        match &self.inner {
+            Some(inner) => inner.sleep(duration),
+            None => Box::pin(std::future::ready(())),
+        }
     }
 }
 
