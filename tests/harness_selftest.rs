@@ -14,6 +14,15 @@ fn load(file: &str) -> Cassette {
     cassette::load_file(&builtin_dir().join(file)).expect("built-in cassette")
 }
 
+/// Runs `future` to completion on a fresh current-thread runtime.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
 fn must_fail(c: &Cassette, needles: &[&str]) -> String {
     let report = run_cassette(c, None).expect_err("a broken cassette must fail");
     assert!(
@@ -143,12 +152,8 @@ fn unknown_config_key_is_a_failure() {
 
 #[test]
 fn escaped_slash_in_path_fails() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let c = load("get_project__basic.json");
-    runtime.block_on(async {
+    block_on(async {
         let server = ReplayServer::start(vec![c.exchanges[0].response.clone()])
             .await
             .unwrap();
@@ -178,11 +183,7 @@ fn escaped_slash_in_path_fails() {
 
 #[test]
 fn request_beyond_the_script_gets_an_error_status() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    block_on(async {
         let server = ReplayServer::start(vec![]).await.unwrap();
         let response = reqwest::get(format!("{}/x?a=1", server.base_url())).await.unwrap();
         assert_eq!(
@@ -347,11 +348,7 @@ fn client_side_validation_rejects_a_response_other_than_400() {
 
 #[test]
 fn refused_argument_is_an_outcome_with_nothing_sent() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    block_on(async {
         let server = ReplayServer::start(vec![]).await.unwrap();
         let c = load("get_project__basic.json");
         let client = client_for(&c, server.base_url()).unwrap();
