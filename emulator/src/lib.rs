@@ -256,13 +256,11 @@ impl Emulator {
     /// `config` (e.g. `projects/p/branches/b/databases/d/cdf-configs/public`); CDF statuses
     /// are read-only in the API, so this is how tests make some exist.
     pub fn add_cdf_status(&self, config: &str, postgres_table: &str) -> Result<()> {
-        self.state
-            .with_ctx(false, |ctx| {
-                resources::cdf::add_status(ctx, config, postgres_table)
-                    .map(|_| ())
-                    .map_err(|e| Error::Rejected(e.message))
-            })
-            .unwrap_or(Err(Error::Poisoned))
+        match self.state.add_cdf_status(config, postgres_table) {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(Error::Rejected(e.message)),
+            None => Err(Error::Poisoned),
+        }
     }
 
     /// Stops the server gracefully and waits for it.

@@ -88,6 +88,14 @@ impl AppState {
         }
     }
 
+    /// Adds a streaming CDF status for `postgres_table` under the CDF configuration named
+    /// `config`; `None` when the state's lock is poisoned.
+    pub fn add_cdf_status(&self, config: &str, postgres_table: &str) -> Option<Result<Value, ApiError>> {
+        self.with_ctx(false, |ctx| {
+            crate::resources::cdf::add_status(ctx, config, postgres_table)
+        })
+    }
+
     /// Runs `f` with a request context (store lock held, no faults).
     pub fn with_ctx<T>(&self, fail_op: bool, f: impl FnOnce(&mut Ctx<'_>) -> T) -> Option<T> {
         let rt = self.runtime.lock().ok()?.clone();
@@ -237,10 +245,7 @@ struct NewCdfStatus {
 /// Adds a streaming CDF status under an existing CDF configuration (the service creates them
 /// as tables stream; the emulator has no tables, so tests and recorders add them here).
 async fn add_cdf_status(State(state): State<Arc<AppState>>, Json(new): Json<NewCdfStatus>) -> Response {
-    let added = state.with_ctx(false, |ctx| {
-        crate::resources::cdf::add_status(ctx, &new.cdf_config, &new.postgres_table)
-    });
-    match added {
+    match state.add_cdf_status(&new.cdf_config, &new.postgres_table) {
         Some(Ok(status)) => Json(status).into_response(),
         Some(Err(e)) => e.into_response(),
         None => internal().into_response(),
