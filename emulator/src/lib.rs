@@ -33,6 +33,7 @@ mod ids;
 mod mask;
 mod operations;
 mod paging;
+mod persist;
 pub mod pg;
 mod query;
 mod resources;
