@@ -679,3 +679,87 @@ async fn a_restart_on_the_data_dir_keeps_committed_rows_and_the_api_state() {
     let c = connect(&t, &h, USER, &token, "databricks_postgres").await.unwrap();
     assert_eq!(count(&c, "SELECT x::bigint FROM d").await, 42);
 }
+
+/// Kills the emulator process when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn no_server_outlives_a_killed_emulator_process() {
+    use std::io::BufRead;
+    if lakebase_emulator::pg::binaries::Binaries::find(None).is_err() {
+        return;
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lakebase-emulator"))
+        .args(["--postgres", "--pg-port", "0", "--port", "0", "--op-latency", "5"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut emu = KillOnDrop(child);
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("LAKEBASE_EMULATOR_URL=").map(str::to_string))
+        .expect("the emulator prints its URL");
+    let http = reqwest::Client::new();
+    let api = format!("{base}/api/2.0/postgres");
+    let op: Value = http
+        .post(format!("{api}/projects?project_id=killed"))
+        .bearer_auth("t")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut pids = Vec::new();
+    for _ in 0..3000 {
+        let v: Value = http
+            .get(format!("{api}/{}", op["name"].as_str().unwrap()))
+            .bearer_auth("t")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let stats: Value = http
+            .get(format!("{base}/_emulator/stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        pids = stats["postgres_pids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_u64)
+            .collect();
+        if v["done"] == json!(true) && !pids.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!pids.is_empty(), "a server runs for the new project");
+    emu.0.kill().unwrap();
+    let _ = emu.0.wait();
+    for _ in 0..1000 {
+        if pids.iter().all(|p| !alive(*p as u32)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("postgres {pids:?} outlived the killed emulator");
+}

@@ -256,6 +256,18 @@ impl PgRuntime {
         &self.env.logs
     }
 
+    /// The Unix socket directory of the server behind an endpoint (for benchmarks and
+    /// debugging: the server trusts `lakebase_admin` there).
+    pub fn backing_socket_dir(&self, endpoint: &str) -> Option<PathBuf> {
+        let target = self.endpoint_target(endpoint).ok()?;
+        Some(self.cluster(&target.cluster).socket_dir().to_path_buf())
+    }
+
+    /// Directory of the PostgreSQL programs in use.
+    pub fn bin_dir(&self) -> &std::path::Path {
+        &self.env.bins.dir
+    }
+
     /// Process ids of the running servers.
     pub fn server_pids(&self) -> Vec<u32> {
         self.clusters
