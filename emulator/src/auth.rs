@@ -16,18 +16,40 @@ use serde_json::json;
 use crate::errors::ApiError;
 use crate::server::AppState;
 
-/// Access tokens issued by the token endpoint, with their expiry.
+/// Access tokens issued by the token endpoint: their expiry and the client id (the service
+/// principal) they were issued to.
 #[derive(Debug, Default)]
-pub struct IssuedTokens(HashMap<String, Instant>);
+pub struct IssuedTokens(HashMap<String, (Instant, String)>);
 
 impl IssuedTokens {
-    fn valid(&self, token: &str, now: Instant) -> bool {
-        self.0.get(token).is_some_and(|exp| now < *exp)
+    /// The client id of a valid issued token.
+    fn identity(&self, token: &str, now: Instant) -> Option<&str> {
+        self.0
+            .get(token)
+            .filter(|(exp, _)| now < *exp)
+            .map(|(_, id)| id.as_str())
     }
 }
 
-/// Checks the `Authorization: Bearer` header of an API request.
-pub fn check(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// The SCIM `User` of an identity, as `GET /api/2.0/preview/scim/v2/Me` answers it.
+pub fn scim_user(identity: &str) -> serde_json::Value {
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, identity.as_bytes())
+        .as_u128()
+        .to_string();
+    let display = identity.split('@').next().unwrap_or(identity);
+    json!({
+        "id": id.chars().take(16).collect::<String>(),
+        "userName": identity,
+        "displayName": display,
+        "active": true,
+        "emails": [{"value": identity, "primary": true, "type": "work"}],
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    })
+}
+
+/// Checks the `Authorization: Bearer` header of an API request; returns the calling
+/// identity: the client id for a token issued by the OAuth endpoint, else the PAT user.
+pub fn check(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let Some(value) = value else {
         return Err(ApiError::unauthenticated(
@@ -42,11 +64,14 @@ pub fn check(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let issued = state
         .tokens
         .lock()
-        .map(|t| t.valid(token, Instant::now()))
-        .unwrap_or(false);
+        .ok()
+        .and_then(|t| t.identity(token, Instant::now()).map(str::to_string));
+    if let Some(client_id) = issued {
+        return Ok(client_id);
+    }
     match &state.token {
-        Some(expected) if expected != token && !issued => Err(ApiError::unauthenticated("Invalid access token.")),
-        _ => Ok(()),
+        Some(expected) if expected != token => Err(ApiError::unauthenticated("Invalid access token.")),
+        _ => Ok(state.user.clone()),
     }
 }
 
@@ -109,8 +134,9 @@ pub async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
     let lifetime = state.m2m_token_lifetime;
     if let Ok(mut t) = state.tokens.lock() {
         let now = Instant::now();
-        t.0.retain(|_, exp| *exp > now);
-        t.0.insert(token.clone(), now + lifetime);
+        t.0.retain(|_, (exp, _)| *exp > now);
+        let client_id = creds.as_ref().map(|(id, _)| id.clone()).unwrap_or_default();
+        t.0.insert(token.clone(), (now + lifetime, client_id));
     }
     let scope = form.get("scope").cloned().unwrap_or_else(|| "all-apis".to_string());
     Json(json!({

@@ -5,6 +5,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::pg::PgConfig;
+
+/// The workspace user behind personal access tokens unless configured.
+pub const DEFAULT_USER: &str = "user@example.com";
+
 /// Fault-injection settings. All rates are probabilities in `[0, 1]`, drawn per API
 /// request from a `StdRng` seeded with [`FaultConfig::seed`], so a given seed and request
 /// sequence always produce the same faults.
@@ -75,6 +80,12 @@ pub struct Config {
     pub default_page_size: usize,
     /// Workspace id announced by `/.well-known/databricks-config`.
     pub workspace_id: String,
+    /// Real PostgreSQL behind every endpoint (`None`: the management API only).
+    pub postgres: Option<PgConfig>,
+    /// The workspace user behind personal access tokens (their Postgres role name).
+    pub user: String,
+    /// Default and cap of the lifetime of database credentials.
+    pub credential_ttl: Duration,
 }
 
 impl Default for Config {
@@ -88,6 +99,9 @@ impl Default for Config {
             faults: FaultConfig::default(),
             default_page_size: 50,
             workspace_id: "1234567890123456".to_string(),
+            postgres: None,
+            user: DEFAULT_USER.to_string(),
+            credential_ttl: Duration::from_secs(3600),
         }
     }
 }

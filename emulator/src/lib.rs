@@ -33,6 +33,7 @@ mod ids;
 mod mask;
 mod operations;
 mod paging;
+pub mod pg;
 mod query;
 mod resources;
 mod server;
@@ -49,7 +50,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, FaultConfig, M2mCredentials};
+pub use config::{Config, DEFAULT_USER, FaultConfig, M2mCredentials, PgConfig};
 
 use server::AppState;
 
@@ -65,6 +66,12 @@ pub enum Error {
     /// Internal state is unavailable (a lock was poisoned).
     #[error("emulator state unavailable")]
     Poisoned,
+    /// The real-PostgreSQL mode could not start (binaries missing, port busy, ...).
+    #[error("{0}")]
+    Postgres(#[from] pg::PgError),
+    /// The call needs `--postgres` mode.
+    #[error("the emulator runs without real PostgreSQL (enable it with EmulatorBuilder::postgres)")]
+    NoPostgres,
 }
 
 /// Result of the embedding API.
@@ -143,11 +150,61 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves real PostgreSQL behind every endpoint (the binary's `--postgres`).
+    pub fn postgres(mut self, on: bool) -> Self {
+        self.config.postgres = on.then(|| self.config.postgres.take().unwrap_or_else(default_pg));
+        self
+    }
+
+    /// Port every endpoint listens on (default 5432; 0: one free port chosen at start).
+    /// Implies [`EmulatorBuilder::postgres`].
+    pub fn pg_port(mut self, port: u16) -> Self {
+        self.pg_config().port = port;
+        self
+    }
+
+    /// Directory of the PostgreSQL server binaries (default: searched on `PATH` and in
+    /// `/usr/lib/postgresql/*/bin`). Implies [`EmulatorBuilder::postgres`].
+    pub fn pg_bin(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.pg_config().bin_dir = Some(dir.into());
+        self
+    }
+
+    /// Keeps API state and databases in `dir` across restarts (default: a temporary
+    /// directory removed on exit). Implies [`EmulatorBuilder::postgres`].
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.pg_config().data_dir = Some(dir.into());
+        self
+    }
+
+    /// Refuses database sessions without TLS. Implies [`EmulatorBuilder::postgres`].
+    pub fn require_tls(mut self, on: bool) -> Self {
+        self.pg_config().require_tls = on;
+        self
+    }
+
+    /// The workspace user behind personal access tokens (default `user@example.com`).
+    pub fn user(mut self, email: impl Into<String>) -> Self {
+        self.config.user = email.into();
+        self
+    }
+
+    /// Default and cap of database credential lifetimes (default one hour), so tests can
+    /// watch credentials expire.
+    pub fn credential_ttl(mut self, ttl: Duration) -> Self {
+        self.config.credential_ttl = ttl;
+        self
+    }
+
+    fn pg_config(&mut self) -> &mut PgConfig {
+        self.config.postgres.get_or_insert_with(default_pg)
+    }
+
     /// Binds and starts serving.
     pub async fn start(self) -> Result<Emulator> {
         let listener = tokio::net::TcpListener::bind(self.config.bind).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(AppState::new(&self.config, format!("http://{addr}")));
+        let state = Arc::new(AppState::new(&self.config, format!("http://{addr}"))?);
         let app = server::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -164,6 +221,13 @@ impl EmulatorBuilder {
             stop: Some(stop),
             task: Some(task),
         })
+    }
+}
+
+fn default_pg() -> PgConfig {
+    PgConfig {
+        port: 5432,
+        ..PgConfig::default()
     }
 }
 
@@ -233,7 +297,7 @@ impl Emulator {
     /// Returns the names of the projects created.
     pub fn seed_projects(&self, n: usize) -> Result<Vec<String>> {
         self.state
-            .with_ctx(false, |ctx| {
+            .with_ctx(false, None, |ctx| {
                 let saved = ctx.op_latency;
                 ctx.op_latency = Duration::ZERO;
                 let mut out = Vec::with_capacity(n);
@@ -263,6 +327,43 @@ impl Emulator {
         }
     }
 
+    /// The port every endpoint's host listens on (`--postgres` mode).
+    pub fn pg_port(&self) -> Option<u16> {
+        self.state.pg.as_ref().map(|pg| pg.port())
+    }
+
+    /// The certificate authority of the endpoints' TLS certificates, PEM (`--postgres` mode):
+    /// give it to clients as `sslrootcert` for `sslmode=verify-full`.
+    pub fn ca_cert_pem(&self) -> Option<String> {
+        self.state.pg.as_ref().map(|pg| pg.ca_pem().to_string())
+    }
+
+    /// The file holding [`Emulator::ca_cert_pem`] (`--postgres` mode).
+    pub fn ca_cert_path(&self) -> Option<std::path::PathBuf> {
+        self.state.pg.as_ref().map(|pg| pg.ca_path().to_path_buf())
+    }
+
+    /// Suspends an endpoint's compute now, as its suspend timeout would (its `current_state`
+    /// turns `IDLE`); the next connection wakes it.
+    pub async fn suspend_endpoint(&self, endpoint: &str) -> Result<()> {
+        let pg = self.state.pg.as_ref().ok_or(Error::NoPostgres)?;
+        if pg.suspend_endpoint(endpoint).await {
+            Ok(())
+        } else {
+            Err(Error::Rejected(format!("no endpoint {endpoint}")))
+        }
+    }
+
+    /// Process ids of the PostgreSQL servers running now (`--postgres` mode).
+    pub fn postgres_pids(&self) -> Vec<u32> {
+        self.state.pg.as_ref().map(|pg| pg.server_pids()).unwrap_or_default()
+    }
+
+    /// Directory of the PostgreSQL server logs (`--postgres` mode).
+    pub fn postgres_log_dir(&self) -> Option<std::path::PathBuf> {
+        self.state.pg.as_ref().map(|pg| pg.log_dir().to_path_buf())
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -270,6 +371,9 @@ impl Emulator {
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(pg) = &self.state.pg {
+            pg.shutdown();
         }
     }
 }
@@ -281,6 +385,9 @@ impl Drop for Emulator {
         }
         if let Some(task) = self.task.take() {
             task.abort();
+        }
+        if let Some(pg) = &self.state.pg {
+            pg.shutdown();
         }
     }
 }

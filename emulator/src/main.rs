@@ -65,6 +65,27 @@ struct Args {
     /// Create this many ready projects at start.
     #[arg(long, default_value_t = 0)]
     seed_projects: usize,
+    /// Serve real PostgreSQL behind every endpoint (needs PostgreSQL 15+ server binaries).
+    #[arg(long)]
+    postgres: bool,
+    /// Port every endpoint's host listens on (0: a free port); implies --postgres.
+    #[arg(long, value_name = "PORT")]
+    pg_port: Option<u16>,
+    /// Directory of the PostgreSQL server binaries (default: PATH, /usr/lib/postgresql/*/bin); implies --postgres.
+    #[arg(long, value_name = "DIR")]
+    pg_bin: Option<std::path::PathBuf>,
+    /// Keep API state and databases here across restarts (default: a temporary directory); implies --postgres.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
+    /// Refuse database sessions without TLS; implies --postgres.
+    #[arg(long)]
+    require_tls: bool,
+    /// Default and cap of database credential lifetimes, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    credential_ttl: u64,
+    /// The workspace user behind personal access tokens (its Postgres role name).
+    #[arg(long, value_name = "EMAIL", default_value = lakebase_emulator::DEFAULT_USER)]
+    user: String,
 }
 
 #[tokio::main]
@@ -89,21 +110,49 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .m2m_token_lifetime(Duration::from_secs(a.token_lifetime))
         .faults(faults)
         .default_page_size(a.page_size)
-        .workspace_id(a.workspace_id);
+        .workspace_id(a.workspace_id)
+        .user(a.user)
+        .credential_ttl(Duration::from_secs(a.credential_ttl));
+    if a.postgres || a.pg_port.is_some() || a.pg_bin.is_some() || a.data_dir.is_some() || a.require_tls {
+        b = b
+            .postgres(true)
+            .pg_port(a.pg_port.unwrap_or(5432))
+            .require_tls(a.require_tls);
+        if let Some(dir) = a.pg_bin {
+            b = b.pg_bin(dir);
+        }
+        if let Some(dir) = a.data_dir {
+            b = b.data_dir(dir);
+        }
+    }
     if let Some(t) = a.token {
         b = b.token(t);
     }
     if let (Some(id), Some(secret)) = (a.client_id, a.client_secret) {
         b = b.m2m_credentials(id, secret);
     }
-    let emu = b.start().await?;
+    let emu = match b.start().await {
+        Ok(emu) => emu,
+        Err(e) => {
+            eprintln!("lakebase-emulator: {e}");
+            std::process::exit(2);
+        }
+    };
     if a.seed_projects > 0 {
         let n = emu.seed_projects(a.seed_projects)?.len();
         tracing::info!("seeded {n} projects");
     }
     tracing::info!("lakebase emulator listening on {}", emu.base_url());
     println!("LAKEBASE_EMULATOR_URL={}", emu.base_url());
-    tokio::signal::ctrl_c().await?;
+    if let (Some(port), Some(ca)) = (emu.pg_port(), emu.ca_cert_path()) {
+        println!("LAKEBASE_EMULATOR_PG_PORT={port}");
+        println!("LAKEBASE_EMULATOR_CA={}", ca.display());
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
     emu.shutdown().await;
     Ok(())
 }

@@ -7,6 +7,8 @@ use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
+use crate::pg::effects::{Gate, GateStatus};
+
 const TYPE_PREFIX: &str = "type.googleapis.com/databricks.postgres.v1.";
 
 /// What an operation yields once done.
@@ -31,6 +33,8 @@ pub struct OpRecord {
     pub done_at: Instant,
     /// Result once done.
     pub outcome: Outcome,
+    /// Work on the real databases the operation waits for (`--postgres` mode).
+    pub gate: Option<Gate>,
 }
 
 /// A fresh operation name under `root`: `root/operations/` + base64 of 16 random bytes
@@ -48,10 +52,19 @@ pub fn render(op: &OpRecord, now: Instant) -> Value {
         "metadata".into(),
         json!({"@type": format!("{TYPE_PREFIX}{}OperationMetadata", op.kind)}),
     );
-    let done = now >= op.done_at;
+    let gate = op.gate.as_ref().map_or(GateStatus::Done, Gate::status);
+    let done = now >= op.done_at && gate != GateStatus::Pending;
     m.insert("done".into(), Value::Bool(done));
+    let failed;
+    let outcome = match gate {
+        GateStatus::Failed(message) => {
+            failed = Outcome::Error("INTERNAL_ERROR", format!("The database change failed: {message}"));
+            &failed
+        }
+        _ => &op.outcome,
+    };
     if done {
-        match &op.outcome {
+        match outcome {
             Outcome::Resource(kind, v) => {
                 let mut r = Map::new();
                 r.insert("@type".into(), Value::String(format!("{TYPE_PREFIX}{kind}")));

@@ -21,6 +21,8 @@ use crate::dispatch::{self, Resolved};
 use crate::errors::ApiError;
 use crate::faults::{Fault, FaultEngine};
 use crate::operations;
+use crate::pg::effects::Gate;
+use crate::pg::{PgError, PgRuntime};
 use crate::query::Query;
 use crate::resources::{Call, Ctx};
 use crate::store::Store;
@@ -41,7 +43,13 @@ pub struct Runtime {
 #[derive(Debug)]
 pub struct AppState {
     /// Resources and operations.
-    pub store: Mutex<Store>,
+    pub store: Arc<Mutex<Store>>,
+    /// The real-PostgreSQL layer (`--postgres`).
+    pub pg: Option<Arc<PgRuntime>>,
+    /// Identity behind personal access tokens.
+    pub user: String,
+    /// Default and cap of database credential lifetimes.
+    pub credential_ttl: Duration,
     /// Mutable settings.
     pub runtime: Mutex<Runtime>,
     /// Fault injection.
@@ -67,10 +75,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for a server reachable at `base_url`.
-    pub fn new(cfg: &Config, base_url: String) -> Self {
-        Self {
-            store: Mutex::new(Store::default()),
+    /// State for a server reachable at `base_url`; starts the real-PostgreSQL layer when
+    /// configured (inside a Tokio runtime).
+    pub fn new(cfg: &Config, base_url: String) -> Result<Self, PgError> {
+        let store = Arc::new(Mutex::new(Store::default()));
+        let pg = match &cfg.postgres {
+            Some(pg) => Some(PgRuntime::start(pg, store.clone())?),
+            None => None,
+        };
+        Ok(Self {
+            store,
+            pg,
+            user: cfg.user.clone(),
+            credential_ttl: cfg.credential_ttl,
             runtime: Mutex::new(Runtime {
                 op_latency: cfg.op_latency,
                 default_page_size: cfg.default_page_size.max(1),
@@ -85,19 +102,21 @@ impl AppState {
             workspace_id: cfg.workspace_id.clone(),
             base_url,
             salt: rand::random(),
-        }
+        })
     }
 
     /// Adds a streaming CDF status for `postgres_table` under the CDF configuration named
     /// `config`; `None` when the state's lock is poisoned.
     pub fn add_cdf_status(&self, config: &str, postgres_table: &str) -> Option<Result<Value, ApiError>> {
-        self.with_ctx(false, |ctx| {
+        self.with_ctx(false, None, |ctx| {
             crate::resources::cdf::add_status(ctx, config, postgres_table)
         })
     }
 
-    /// Runs `f` with a request context (store lock held, no faults).
-    pub fn with_ctx<T>(&self, fail_op: bool, f: impl FnOnce(&mut Ctx<'_>) -> T) -> Option<T> {
+    /// Runs `f` with a request context (store lock held, no faults) for `caller` (default:
+    /// the PAT user). Work on the real databases that `f` decided is queued before the lock
+    /// is released, and the operations `f` started wait for it.
+    pub fn with_ctx<T>(&self, fail_op: bool, caller: Option<&str>, f: impl FnOnce(&mut Ctx<'_>) -> T) -> Option<T> {
         let rt = self.runtime.lock().ok()?.clone();
         let mut store = self.store.lock().ok()?;
         let mut ctx = Ctx {
@@ -108,8 +127,28 @@ impl AppState {
             default_page_size: rt.default_page_size,
             salt: self.salt,
             fail_op,
+            caller: caller.unwrap_or(&self.user).to_string(),
+            credential_ttl: self.credential_ttl,
+            pg: self.pg.clone(),
+            effects: Vec::new(),
+            ops_started: Vec::new(),
         };
-        Some(f(&mut ctx))
+        let out = f(&mut ctx);
+        let effects = std::mem::take(&mut ctx.effects);
+        let ops = std::mem::take(&mut ctx.ops_started);
+        if let (Some(pg), false) = (&self.pg, effects.is_empty()) {
+            let gate = Gate::default();
+            for name in &ops {
+                if let Some(op) = ctx.store.ops.get_mut(name) {
+                    op.gate = Some(gate.clone());
+                }
+            }
+            let project = ops
+                .first()
+                .map_or_else(|| "seed".to_string(), |o| crate::resources::op_root(o));
+            pg.submit(&project, effects, gate);
+        }
+        Some(out)
     }
 }
 
@@ -156,10 +195,11 @@ async fn api(
         Fault::Unavailable => return ApiError::unavailable().into_response(),
         Fault::None => {}
     }
-    if let Err(e) = auth::check(&state, &headers) {
-        return e.into_response();
-    }
-    let result = resolved.and_then(|r| handle(&state, r, uri.query(), &body, decision.fail_op));
+    let caller = match auth::check(&state, &headers) {
+        Ok(identity) => identity,
+        Err(e) => return e.into_response(),
+    };
+    let result = resolved.and_then(|r| handle(&state, r, uri.query(), &body, decision.fail_op, &caller));
     match result {
         Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
@@ -172,6 +212,7 @@ fn handle(
     raw_query: Option<&str>,
     body: &[u8],
     fail_op: bool,
+    caller: &str,
 ) -> Result<Value, ApiError> {
     match resolved {
         Resolved::Operation(name) => {
@@ -194,7 +235,7 @@ fn handle(
             }
             let call = Call { ids, query, body };
             state
-                .with_ctx(fail_op, |ctx| handler(ctx, &call))
+                .with_ctx(fail_op, Some(caller), |ctx| handler(ctx, &call))
                 .unwrap_or_else(|| Err(internal()))
         }
     }
@@ -252,6 +293,50 @@ async fn add_cdf_status(State(state): State<Arc<AppState>>, Json(new): Json<NewC
     }
 }
 
+/// `GET /api/2.0/preview/scim/v2/Me`: the calling identity, as the workspace answers it.
+async fn scim_me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    match auth::check(&state, &headers) {
+        Ok(identity) => Json(auth::scim_user(&identity)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /_emulator/ca.pem`: the certificate authority of the endpoints' TLS certificates.
+async fn ca_pem(State(state): State<Arc<AppState>>) -> Response {
+    match &state.pg {
+        Some(pg) => (
+            [(axum::http::header::CONTENT_TYPE, "application/x-pem-file")],
+            pg.ca_pem().to_string(),
+        )
+            .into_response(),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The emulator runs without --postgres: no TLS.",
+        )
+        .into_response(),
+    }
+}
+
+/// Body of `POST /_emulator/suspend`.
+#[derive(serde::Deserialize)]
+struct Suspend {
+    /// Endpoint name.
+    endpoint: String,
+}
+
+/// `POST /_emulator/suspend {"endpoint": ...}`: suspends an endpoint's compute now.
+async fn suspend(State(state): State<Arc<AppState>>, Json(req): Json<Suspend>) -> Response {
+    let Some(pg) = &state.pg else {
+        return ApiError::invalid("The emulator runs without --postgres: no computes to suspend.").into_response();
+    };
+    if pg.suspend_endpoint(&req.endpoint).await {
+        Json(json!({})).into_response()
+    } else {
+        ApiError::not_found("Endpoint", &req.endpoint).into_response()
+    }
+}
+
 async fn stats(State(state): State<Arc<AppState>>) -> Response {
     let counts = state.counts.lock().map(|c| c.clone()).unwrap_or_default();
     Json(json!({"total": state.total.load(Ordering::Relaxed), "by_method": counts})).into_response()
@@ -274,6 +359,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_emulator/faults", get(get_faults).put(put_faults))
         .route("/_emulator/stats", get(stats))
         .route("/_emulator/cdf-statuses", post(add_cdf_status))
+        .route("/_emulator/ca.pem", get(ca_pem))
+        .route("/_emulator/suspend", post(suspend))
+        .route("/api/2.0/preview/scim/v2/Me", get(scim_me))
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(state.clone(), log))
         .with_state(state)

@@ -20,6 +20,25 @@ pub struct Record {
     seq: u64,
 }
 
+/// A database credential: who it was issued to and until when it opens sessions.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IssuedCredential {
+    /// The identity (Postgres user name) it logs in as.
+    pub identity: String,
+    /// Its `expire_time`.
+    pub expire_time: chrono::DateTime<chrono::Utc>,
+}
+
+/// The SHA-256 (hex) of a credential token: how the store keys credentials.
+pub fn credential_key(token: &str) -> String {
+    use sha2::Digest;
+    hex_string(&sha2::Sha256::digest(token.as_bytes()))
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The whole emulator state.
 #[derive(Debug, Default)]
 pub struct Store {
@@ -29,6 +48,8 @@ pub struct Store {
     pub ops: HashMap<String, OpRecord>,
     /// Role passwords by role name.
     pub passwords: HashMap<String, String>,
+    /// Database credentials issued, by SHA-256 of the token (the token itself is not kept).
+    pub credentials: HashMap<String, IssuedCredential>,
     next_seq: u64,
 }
 
@@ -102,6 +123,14 @@ impl Store {
             .into_iter()
             .flat_map(move |c| c.range((Bound::Excluded(after), Bound::Unbounded)))
             .map(|(s, n)| (*s, n.as_str()))
+    }
+
+    /// Names of every resource strictly under `prefix` (`prefix/...`), sorted.
+    pub fn names_under(&self, prefix: &str) -> Vec<String> {
+        let p = format!("{prefix}/");
+        let mut names: Vec<String> = self.records.keys().filter(|k| k.starts_with(&p)).cloned().collect();
+        names.sort();
+        names
     }
 
     /// Values of all resources of a collection (settled state), in creation order.

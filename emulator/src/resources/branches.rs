@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    Call, Ctx, DeletionFields, base, check_body_name, check_enum, check_expiry, check_lsn, expiry_of, is_deleted,
-    required_id, restore, soft_delete, spec_of, touch,
+    Call, Ctx, DeletionFields, base, check_body_name, check_enum, check_expiry, check_lsn, endpoints, expiry_of,
+    is_deleted, real, required_id, restore, soft_delete, spec_of, touch,
 };
 use crate::errors::ApiError;
 use crate::ids;
@@ -154,6 +154,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         return Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)));
     }
     validate(ctx, &project, &spec)?;
+    real::check_no_point_in_time(ctx, &spec)?;
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
     }
@@ -184,6 +185,12 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     refresh_status(&mut v, ctx.now);
     let overlay = ctx.overlay(pending());
     ctx.store.put(&name, v.clone(), overlay);
+    if real::on(ctx) {
+        let snapshot = wire::str_at(&v, "status.source_snapshot")?.map(str::to_string);
+        let source = wire::str_at(&v, "status.source_branch")?.map(str::to_string);
+        real::clone_branch(ctx, &name, source.as_deref(), snapshot.as_deref());
+        endpoints::insert(ctx, &name, "primary", endpoints::implicit_primary_spec())?;
+    }
     Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
 }
 
@@ -233,12 +240,25 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
             "Branch '{name}' is protected; set spec.is_protected=false first."
         )));
     }
+    if !ctx.fail_op && real::on(ctx) {
+        real::unserve_under(ctx, &name);
+        if purge {
+            real::remove_data(ctx, &name);
+        } else {
+            real::set_running(ctx, &name, false);
+        }
+    }
     soft_delete(ctx, KIND, &name, &cur, purge, DeletionFields::Status)
 }
 
 /// `POST /projects/{p}/branches/{b}/undelete`.
 pub fn undelete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
-    restore(ctx, KIND, &name_of(call), DeletionFields::Status)
+    let name = name_of(call);
+    let op = restore(ctx, KIND, &name, DeletionFields::Status)?;
+    if !ctx.fail_op {
+        real::reserve_under(ctx, &name)?;
+    }
+    Ok(op)
 }
 
 fn schedule_name(call: &Call) -> (String, String) {

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::{Call, Ctx};
 use crate::errors::ApiError;
 use crate::ids;
+use crate::store::{IssuedCredential, credential_key};
 use crate::wire;
 
 const MIN_TTL: f64 = 300.0;
@@ -69,17 +70,25 @@ pub fn generate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         }
         (None, None) => ctx.now + chrono::Duration::seconds(MAX_TTL as i64),
     };
+    let cap = ctx.now + chrono::Duration::from_std(ctx.credential_ttl).unwrap_or(chrono::Duration::MAX);
+    let expire = expire.min(cap);
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"lakebase-emulator","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(
         json!({
-            "sub": super::OWNER, "aud": endpoint, "iat": ctx.now.timestamp(), "exp": expire.timestamp(),
+            "sub": ctx.caller, "aud": endpoint, "iat": ctx.now.timestamp(), "exp": expire.timestamp(),
             "jti": uuid::Uuid::new_v4().to_string(),
         })
         .to_string(),
     );
     let sig: [u8; 32] = rand::rng().random();
-    Ok(json!({
-        "expire_time": wire::ts(expire),
-        "token": format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(sig)),
-    }))
+    let token = format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(sig));
+    ctx.store.credentials.retain(|_, c| c.expire_time > ctx.now);
+    ctx.store.credentials.insert(
+        credential_key(&token),
+        IssuedCredential {
+            identity: ctx.caller.clone(),
+            expire_time: expire,
+        },
+    );
+    Ok(json!({"expire_time": wire::ts(expire), "token": token}))
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, hard_delete, spec_of, store_parent, touch};
+use super::{Call, Ctx, base, hard_delete, real, spec_of, store_parent, touch};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::mask::Rules;
@@ -78,12 +78,30 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         return Ok(op);
     }
     let now = ctx.ts();
+    let before = existing.clone();
     let mut v = existing.unwrap_or_else(|| Value::Object(base(&name, "database_id", &id, Some(&branch), &now)));
     wire::set(&mut v, "spec", spec);
     refresh_status(&mut v, &id);
     touch(&mut v, &now);
     ctx.store.put(&name, v.clone(), None);
+    real::apply_database(ctx, &branch, before.as_ref(), &v);
     Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+}
+
+/// Stores the `databricks_postgres` database of a new project (`--postgres` mode, where
+/// the database has it), owned by `role` (a role resource name).
+pub fn insert_default(ctx: &mut Ctx<'_>, branch: &str, role: &str) {
+    let id = "databricks-postgres";
+    let name = format!("{branch}/databases/{id}");
+    let now = ctx.ts();
+    let mut v = Value::Object(base(&name, "database_id", id, Some(branch), &now));
+    wire::set(
+        &mut v,
+        "spec",
+        json!({"postgres_database": "databricks_postgres", "role": role}),
+    );
+    refresh_status(&mut v, id);
+    ctx.store.put(&name, v, None);
 }
 
 fn name_of(call: &Call) -> String {
@@ -103,19 +121,23 @@ pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 /// `PATCH .../databases/{d}?update_mask=`.
 pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
-    let (_, mut v) = ctx.masked_update(KIND, &name, call, &RULES)?;
+    let (before, mut v) = ctx.masked_update(KIND, &name, call, &RULES)?;
     let branch = store_parent(&name);
     check(ctx, &branch, &name, v.get("spec").unwrap_or(&json!({})))?;
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
     }
     refresh_status(&mut v, &call.ids[2]);
+    real::apply_database(ctx, &branch, Some(&before), &v);
     Ok(ctx.commit_update(KIND, &name, v, None))
 }
 
 /// `DELETE .../databases/{d}` (also drops its Data API and CDF configs).
 pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
-    ctx.get(KIND, &name)?;
+    let cur = ctx.get(KIND, &name)?;
+    if !ctx.fail_op {
+        real::drop_database(ctx, &store_parent(&name), &cur);
+    }
     hard_delete(ctx, KIND, &name)
 }

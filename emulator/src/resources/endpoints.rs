@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, check_compute, check_enum, hard_delete, required_id, spec_of, touch};
+use super::{Call, Ctx, base, check_compute, check_enum, hard_delete, real, required_id, spec_of, touch};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::mask::Rules;
@@ -100,9 +100,11 @@ fn refresh_status(v: &mut Value, defaults: &Value) {
     wire::set(v, "status", s);
 }
 
-/// Stores a new endpoint without an operation (used by project creation and seeding).
-pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Value {
+/// Stores a new endpoint without an operation (used by project and branch creation and
+/// seeding); in `--postgres` mode it listens on its own address and its compute starts.
+pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Result<Value, ApiError> {
     let name = format!("{branch}/endpoints/{id}");
+    let real_host = real::serve_endpoint(ctx, &name, None)?;
     let now = ctx.ts();
     let uid = ids::friendly_uid("ep");
     let mut v = Value::Object(base(&name, "endpoint_id", id, Some(branch), &now));
@@ -123,11 +125,22 @@ pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Value {
             "last_active_time": now,
         }),
     );
+    if let Some(host) = &real_host {
+        real::set_hosts(&mut v, host);
+    }
     let defaults = project_defaults(ctx, branch);
     refresh_status(&mut v, &defaults);
     let overlay = ctx.overlay(json!({"status": {"current_state": "INIT", "pending_state": "ACTIVE"}}));
     ctx.store.put(&name, v.clone(), overlay);
-    v
+    if wire::get(&v, "status.disabled") != Some(&json!(true)) {
+        real::set_running(ctx, branch, true);
+    }
+    Ok(v)
+}
+
+/// The spec of the read-write endpoint a new branch gets implicitly.
+pub fn implicit_primary_spec() -> Value {
+    json!({"endpoint_type": RW})
 }
 
 fn check_spec(spec: &Value) -> Result<(), ApiError> {
@@ -192,7 +205,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
             ctx.store.put(&name, v.clone(), overlay);
             v
         }
-        None => insert(ctx, &branch, id, spec),
+        None => insert(ctx, &branch, id, spec)?,
     };
     Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
 }
@@ -222,7 +235,12 @@ pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     }
     let branch = super::store_parent(&name);
     let defaults = project_defaults(ctx, &branch);
+    let was_disabled = wire::get(&v, "status.disabled") == Some(&json!(true));
     refresh_status(&mut v, &defaults);
+    let disabled = wire::get(&v, "status.disabled") == Some(&json!(true));
+    if disabled != was_disabled {
+        real::set_running(ctx, &branch, !disabled);
+    }
     let overlay = ctx.overlay(json!({"status": {"pending_state": "ACTIVE"}}));
     Ok(ctx.commit_update(KIND, &name, v, overlay))
 }
@@ -230,6 +248,13 @@ pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 /// `DELETE .../endpoints/{e}`.
 pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
-    ctx.get(KIND, &name)?;
+    let cur = ctx.get(KIND, &name)?;
+    if ctx.fail_op {
+        return hard_delete(ctx, KIND, &name);
+    }
+    real::unserve_under(ctx, &name);
+    if wire::get(&cur, "status.endpoint_type") == Some(&json!(RW)) {
+        real::set_running(ctx, &super::store_parent(&name), false);
+    }
     hard_delete(ctx, KIND, &name)
 }

@@ -8,10 +8,12 @@ pub mod data_api;
 pub mod databases;
 pub mod endpoints;
 pub mod projects;
+pub mod real;
 pub mod roles;
 pub mod snapshots;
 pub mod synced_tables;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -21,6 +23,8 @@ use crate::errors::ApiError;
 use crate::mask;
 use crate::operations::{self, OpRecord, Outcome};
 use crate::paging::{self, ListSpec};
+use crate::pg::PgRuntime;
+use crate::pg::effects::Effect;
 use crate::query::Query;
 use crate::store::Store;
 use crate::wire;
@@ -48,6 +52,16 @@ pub struct Ctx<'a> {
     pub salt: u64,
     /// Whether the long-running operation started by this request must fail (fault injection).
     pub fail_op: bool,
+    /// The calling identity (a user's email or a service principal's client id).
+    pub caller: String,
+    /// Default and cap of database credential lifetimes.
+    pub credential_ttl: Duration,
+    /// The real-PostgreSQL layer, in `--postgres` mode.
+    pub pg: Option<Arc<PgRuntime>>,
+    /// Work on the real databases this request decided, in order.
+    pub effects: Vec<Effect>,
+    /// Operations this request started.
+    pub ops_started: Vec<String>,
 }
 
 /// A parsed API call.
@@ -163,6 +177,13 @@ pub fn op_root(name: &str) -> String {
 }
 
 impl Ctx<'_> {
+    /// Queues work on the real databases (no-op outside `--postgres` mode).
+    pub fn effect(&mut self, effect: Effect) {
+        if self.pg.is_some() {
+            self.effects.push(effect);
+        }
+    }
+
     /// RFC 3339 form of `now`.
     pub fn ts(&self) -> String {
         wire::ts(self.now)
@@ -180,7 +201,9 @@ impl Ctx<'_> {
             kind,
             done_at: self.instant + self.op_latency,
             outcome,
+            gate: None,
         };
+        self.ops_started.push(op.name.clone());
         let rendered = operations::render(&op, self.instant);
         self.store.ops.insert(op.name.clone(), op);
         rendered

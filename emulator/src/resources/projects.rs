@@ -4,13 +4,14 @@
 use serde_json::{Value, json};
 
 use super::{
-    Call, Ctx, DeletionFields, base, branches, check_compute, endpoints, required_id, restore, soft_delete, spec_of,
-    touch,
+    Call, Ctx, DeletionFields, base, branches, check_compute, databases, endpoints, real, required_id, restore, roles,
+    soft_delete, spec_of, touch,
 };
 use crate::errors::ApiError;
 use crate::ids;
 use crate::mask::Rules;
 use crate::operations::Outcome;
+use crate::pg::effects::Effect;
 use crate::wire;
 
 const KIND: &str = "Project";
@@ -101,7 +102,7 @@ fn refresh_status(v: &mut Value, now: &str) {
         "display_name": pick("display_name", id.clone()),
         "enable_pg_native_login": pick("enable_pg_native_login", json!(false)),
         "history_retention_duration": pick("history_retention_duration", json!("604800s")),
-        "owner": super::OWNER,
+        "owner": old.get("owner").cloned().unwrap_or(json!(super::OWNER)),
         "pg_version": pick("pg_version", json!(17)),
         "project_id": id,
         "synthetic_storage_size_bytes": old.get("synthetic_storage_size_bytes").cloned().unwrap_or(json!(0)),
@@ -132,11 +133,24 @@ pub fn insert(ctx: &mut Ctx<'_>, id: &str, body: &Value) -> Result<Value, ApiErr
     }
     let branch = format!("{name}/branches/{DEFAULT_BRANCH_ID}");
     wire::set(&mut v, "status.default_branch", json!(branch));
+    wire::set(&mut v, "status.owner", json!(ctx.caller));
     refresh_status(&mut v, &now);
     ctx.store.put(&name, v.clone(), None);
 
     let protected = wire::bool_at(body, "initial_branch_spec.is_protected")?.unwrap_or(false);
     branches::insert_default(ctx, &name, &branch, protected);
+    if real::on(ctx)
+        && let Some(cluster) = real::cluster_of(ctx, &branch)
+    {
+        real::attach(ctx, &cluster, &branch);
+        let owner = ctx.caller.clone();
+        ctx.effect(Effect::InitProject {
+            cluster,
+            owner: owner.clone(),
+        });
+        let role = roles::insert_owner(ctx, &branch, &owner);
+        databases::insert_default(ctx, &branch, &role);
+    }
     let mut ep = json!({"endpoint_type": "ENDPOINT_TYPE_READ_WRITE"});
     let src = body
         .get("initial_endpoint_spec")
@@ -159,7 +173,7 @@ pub fn insert(ctx: &mut Ctx<'_>, id: &str, body: &Value) -> Result<Value, ApiErr
         wire::remove(&mut ep, "autoscaling_limit_min_cu");
         wire::remove(&mut ep, "autoscaling_limit_max_cu");
     }
-    endpoints::insert(ctx, &branch, "primary", ep);
+    endpoints::insert(ctx, &branch, "primary", ep)?;
     Ok(v)
 }
 
@@ -254,10 +268,31 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     let cur = ctx.get(KIND, &name)?;
     let purge = call.query.flag("purge")?;
+    if !ctx.fail_op && real::on(ctx) {
+        real::unserve_under(ctx, &name);
+        let data: Vec<String> = ctx
+            .store
+            .names_under(&name)
+            .into_iter()
+            .filter(|n| n.split('/').count() == 4 && (n.contains("/branches/") || n.contains("/snapshots/")))
+            .collect();
+        for n in data {
+            if purge {
+                real::remove_data(ctx, &n);
+            } else if n.contains("/branches/") {
+                real::set_running(ctx, &n, false);
+            }
+        }
+    }
     soft_delete(ctx, KIND, &name, &cur, purge, DeletionFields::TopLevel)
 }
 
 /// `POST /projects/{id}/undelete`.
 pub fn undelete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
-    restore(ctx, KIND, &name_of(call), DeletionFields::TopLevel)
+    let name = name_of(call);
+    let op = restore(ctx, KIND, &name, DeletionFields::TopLevel)?;
+    if !ctx.fail_op {
+        real::reserve_under(ctx, &name)?;
+    }
+    Ok(op)
 }

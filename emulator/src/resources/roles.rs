@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, check_enum, spec_of, store_parent, touch};
+use super::{Call, Ctx, base, check_enum, real, spec_of, store_parent, touch};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::mask::Rules;
@@ -133,6 +133,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         refresh_status(&mut v);
         touch(&mut v, &ctx.ts());
         ctx.store.put(&name, v.clone(), None);
+        real::apply_role(ctx, &branch, &v, true);
         return Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)));
     }
     let coll = format!("{branch}/roles");
@@ -170,7 +171,34 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         ctx.store.passwords.insert(name.clone(), gen_password());
     }
     ctx.store.put(&name, v.clone(), None);
+    real::apply_role(ctx, &branch, &v, false);
     Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
+}
+
+/// Stores the role of a new project's creator (`--postgres` mode, where the database has
+/// it): an OAuth role named after the identity, member of `databricks_superuser`. Returns
+/// the role's resource name.
+pub fn insert_owner(ctx: &mut Ctx<'_>, branch: &str, identity: &str) -> String {
+    let id = ids::role_id_from(identity).unwrap_or_else(|| format!("role-{}", ids::hex8()));
+    let name = format!("{branch}/roles/{id}");
+    let now = ctx.ts();
+    let identity_type = if identity.contains('@') {
+        "USER"
+    } else {
+        "SERVICE_PRINCIPAL"
+    };
+    let mut v = Value::Object(base(&name, "role_id", &id, Some(branch), &now));
+    wire::set(
+        &mut v,
+        "status",
+        json!({
+            "auth_method": "LAKEBASE_OAUTH_V1", "identity_type": identity_type, "postgres_role": identity,
+            "role_id": id, "membership_roles": ["DATABRICKS_SUPERUSER"],
+            "attributes": {"bypassrls": false, "createdb": true, "createrole": true},
+        }),
+    );
+    ctx.store.put(&name, v, None);
+    name
 }
 
 fn name_of(call: &Call) -> String {
@@ -196,6 +224,7 @@ pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         return Ok(op);
     }
     refresh_status(&mut v);
+    real::apply_role(ctx, &store_parent(&name), &v, true);
     Ok(ctx.commit_update(KIND, &name, v, None))
 }
 
@@ -235,6 +264,10 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     }
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
+    }
+    if let Some(pg_role) = real::pg_role_of(ctx, &name) {
+        let reassign = target.as_deref().and_then(|t| real::pg_role_of(ctx, t));
+        real::drop_role(ctx, &branch, &pg_role, reassign);
     }
     if let Some(t) = target {
         let now = ctx.ts();

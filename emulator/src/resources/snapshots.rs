@@ -2,10 +2,11 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, Ctx, base, check_expiry, check_lsn, expiry_of, hard_delete, required_id, spec_of};
+use super::{Call, Ctx, base, check_expiry, check_lsn, expiry_of, hard_delete, real, required_id, spec_of};
 use crate::errors::ApiError;
 use crate::ids;
 use crate::operations::Outcome;
+use crate::pg::effects::Effect;
 use crate::wire;
 
 const KIND: &str = "Snapshot";
@@ -37,6 +38,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
             "spec.source_branch_lsn and spec.source_branch_time are mutually exclusive",
         ));
     }
+    real::check_no_point_in_time(ctx, &spec)?;
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
     }
@@ -55,8 +57,12 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         wire::set(&mut status, "expire_time", json!(e));
     }
     wire::set(&mut v, "status", status);
+    let src = src.to_string();
     wire::set(&mut v, "spec", spec);
     ctx.store.put(&name, v.clone(), None);
+    if let (Some(snapshot), Some(source)) = (real::cluster_of(ctx, &name), real::cluster_of(ctx, &src)) {
+        ctx.effect(Effect::Snapshot { snapshot, source });
+    }
     Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
 }
 
@@ -80,5 +86,8 @@ pub fn list(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
 pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     ctx.get(KIND, &name)?;
+    if !ctx.fail_op {
+        real::remove_data(ctx, &name);
+    }
     hard_delete(ctx, KIND, &name)
 }

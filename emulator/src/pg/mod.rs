@@ -1,0 +1,690 @@
+//! Real PostgreSQL behind the emulated API (`--postgres`): every branch is a PostgreSQL data
+//! directory, every compute endpoint a listener on its own loopback address that checks
+//! Lakebase logins and relays sessions to the branch's server, started on demand and
+//! stopped when idle.
+//!
+//! * [`binaries`]: finding the server programs;
+//! * [`process`]: running them (as an unprivileged user under root, never outliving us);
+//! * [`cluster`]: one data directory and its on-demand server;
+//! * [`effects`]: what API calls do to the databases, queued per project;
+//! * [`proxy`] and [`protocol`]: the endpoints' PostgreSQL front end;
+//! * [`tls`]: the certificate authority and endpoint certificates;
+//! * [`addresses`]: loopback addresses for endpoints.
+
+pub mod addresses;
+pub mod binaries;
+pub mod cluster;
+pub mod effects;
+pub mod process;
+pub mod protocol;
+pub mod proxy;
+pub mod tls;
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::runtime::Handle;
+use tokio::sync::{OnceCell, mpsc, watch};
+
+pub use binaries::Binaries;
+use cluster::{Cluster, PgEnv, Wake};
+use effects::{CloneSource, Effect, Gate, Statement};
+use proxy::{Listener, Refusal, Target};
+
+use crate::store::{Store, credential_key};
+use crate::wire;
+
+/// How often idle computes are looked for.
+const IDLE_CHECK: Duration = Duration::from_millis(250);
+/// Idle time after which a branch without a read-write endpoint stops its server.
+const ORPHAN_IDLE: Duration = Duration::from_secs(60);
+/// Directory name of the template cluster.
+const TEMPLATE: &str = "template";
+
+/// A failure of the real-PostgreSQL layer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PgError {
+    /// Setting up or running servers failed.
+    #[error("{0}")]
+    Setup(String),
+    /// A statement failed.
+    #[error("{0}")]
+    Sql(String),
+}
+
+/// Settings of the real-PostgreSQL mode.
+#[derive(Debug, Clone, Default)]
+pub struct PgConfig {
+    /// Directory of the server binaries (default: searched).
+    pub bin_dir: Option<PathBuf>,
+    /// Port every endpoint listens on (`0`: one free port chosen at start).
+    pub port: u16,
+    /// Keep databases here across restarts (default: a temporary directory).
+    pub data_dir: Option<PathBuf>,
+    /// Refuse sessions without TLS.
+    pub require_tls: bool,
+}
+
+/// A listening endpoint.
+struct Served {
+    host: Ipv4Addr,
+    stop: watch::Sender<bool>,
+}
+
+/// One queued unit of work: the effects of one API call.
+struct Job {
+    effects: Vec<Effect>,
+    gate: Gate,
+}
+
+/// The real-PostgreSQL layer of one emulator.
+pub struct PgRuntime {
+    env: PgEnv,
+    store: Arc<Mutex<Store>>,
+    port: u16,
+    authority: tls::Authority,
+    ca_path: PathBuf,
+    /// Refuse sessions without TLS.
+    pub require_tls: bool,
+    clusters: Mutex<HashMap<String, Arc<Cluster>>>,
+    branch_of: Mutex<HashMap<String, String>>,
+    endpoints: Mutex<HashMap<String, Served>>,
+    cancels: Mutex<HashMap<(i32, i32), PathBuf>>,
+    queues: Mutex<HashMap<String, mpsc::UnboundedSender<Job>>>,
+    template: OnceCell<()>,
+    handle: Handle,
+    me: Weak<PgRuntime>,
+    monitor: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for PgRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgRuntime")
+            .field("port", &self.port)
+            .field("clusters", &self.env.clusters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgRuntime {
+    /// Finds the binaries, prepares directories, checks the port; must run inside a Tokio
+    /// runtime (servers and listeners are its tasks).
+    pub fn start(config: &PgConfig, store: Arc<Mutex<Store>>) -> Result<Arc<Self>, PgError> {
+        let bins = Binaries::find(config.bin_dir.as_deref())?;
+        let run_as = process::RunAs::detect()?;
+        let mut dirs = Vec::new();
+        let root = match &config.data_dir {
+            Some(d) => {
+                std::fs::create_dir_all(d).map_err(|e| PgError::Setup(format!("--data-dir {}: {e}", d.display())))?;
+                d.clone()
+            }
+            None => {
+                let t = tempfile::Builder::new()
+                    .prefix("lakebase-emulator-")
+                    .tempdir()
+                    .map_err(|e| PgError::Setup(format!("temporary directory: {e}")))?;
+                let p = t.path().to_path_buf();
+                dirs.push(t);
+                p
+            }
+        };
+        cluster::set_mode(&root, 0o711)?;
+        let sockets = tempfile::Builder::new()
+            .prefix("lbe-")
+            .tempdir_in("/tmp")
+            .map_err(|e| PgError::Setup(format!("socket directory: {e}")))?;
+        cluster::set_mode(sockets.path(), 0o711)?;
+        let env = PgEnv {
+            bins,
+            run_as,
+            clusters: root.join("pg"),
+            sockets: sockets.path().to_path_buf(),
+            logs: root.join("logs"),
+            durable: config.data_dir.is_some(),
+        };
+        dirs.push(sockets);
+        env.private_dir(&env.clusters)?;
+        std::fs::create_dir_all(&env.logs).map_err(|e| PgError::Setup(format!("logs: {e}")))?;
+        let port = match config.port {
+            0 => addresses::free_port()?,
+            p => p,
+        };
+        addresses::probe(port)?;
+        let authority = tls::Authority::load_or_create(config.data_dir.as_deref())?;
+        let ca_path = root.join("ca.pem");
+        if config.data_dir.is_none() {
+            std::fs::write(&ca_path, authority.pem()).map_err(|e| PgError::Setup(format!("ca.pem: {e}")))?;
+        }
+        let handle = Handle::try_current().map_err(|_| PgError::Setup("no Tokio runtime".into()))?;
+        let rt = Arc::new_cyclic(|me| Self {
+            env,
+            store,
+            port,
+            authority,
+            ca_path,
+            require_tls: config.require_tls,
+            clusters: Mutex::new(HashMap::new()),
+            branch_of: Mutex::new(HashMap::new()),
+            endpoints: Mutex::new(HashMap::new()),
+            cancels: Mutex::new(HashMap::new()),
+            queues: Mutex::new(HashMap::new()),
+            template: OnceCell::new(),
+            handle: handle.clone(),
+            me: me.clone(),
+            monitor: Mutex::new(None),
+            _dirs: dirs,
+        });
+        let weak = Arc::downgrade(&rt);
+        let monitor = handle.spawn(async move {
+            loop {
+                tokio::time::sleep(IDLE_CHECK).await;
+                let Some(rt) = weak.upgrade() else { break };
+                rt.suspend_idle().await;
+            }
+        });
+        if let Ok(mut m) = rt.monitor.lock() {
+            *m = Some(monitor);
+        }
+        Ok(rt)
+    }
+
+    /// The port every endpoint listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The certificate authority's certificate (PEM).
+    pub fn ca_pem(&self) -> &str {
+        self.authority.pem()
+    }
+
+    /// File holding the certificate authority's certificate (PEM).
+    pub fn ca_path(&self) -> &std::path::Path {
+        &self.ca_path
+    }
+
+    /// Directory holding the server logs.
+    pub fn log_dir(&self) -> &std::path::Path {
+        &self.env.logs
+    }
+
+    /// Process ids of the running servers.
+    pub fn server_pids(&self) -> Vec<u32> {
+        self.clusters
+            .lock()
+            .map(|c| c.values().filter_map(|c| c.pid()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The cluster of an id (created on first use; its data may not exist yet).
+    pub fn cluster(&self, id: &str) -> Arc<Cluster> {
+        let Ok(mut clusters) = self.clusters.lock() else {
+            return Arc::new(Cluster::new(&self.env, id));
+        };
+        clusters
+            .entry(id.to_string())
+            .or_insert_with(|| Arc::new(Cluster::new(&self.env, id)))
+            .clone()
+    }
+
+    /// Records which branch a cluster serves.
+    pub fn attach(&self, cluster: &str, branch: &str) {
+        if let Ok(mut m) = self.branch_of.lock() {
+            m.insert(cluster.to_string(), branch.to_string());
+        }
+    }
+
+    /// Starts listening for an endpoint: on `wanted` when free, else on a new address.
+    pub fn serve_endpoint(&self, endpoint: &str, wanted: Option<Ipv4Addr>) -> Result<Ipv4Addr, PgError> {
+        let (host, std_listener) = addresses::bind(self.port, wanted)?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| PgError::Setup(format!("listener: {e}")))?;
+        let _enter = self.handle.enter();
+        let listener =
+            tokio::net::TcpListener::from_std(std_listener).map_err(|e| PgError::Setup(format!("listener: {e}")))?;
+        let me = Arc::new(Listener {
+            endpoint: endpoint.to_string(),
+            host,
+            tls: self.authority.server_config(host)?,
+        });
+        let (stop, stopped) = watch::channel(false);
+        if let Some(rt) = self.me.upgrade() {
+            self.handle.spawn(proxy::serve(rt, listener, me, stopped));
+        }
+        if let Ok(mut eps) = self.endpoints.lock()
+            && let Some(old) = eps.insert(endpoint.to_string(), Served { host, stop })
+        {
+            let _ = old.stop.send(true);
+        }
+        Ok(host)
+    }
+
+    /// Stops listening for an endpoint and ends its sessions.
+    pub fn unserve_endpoint(&self, endpoint: &str) {
+        if let Ok(mut eps) = self.endpoints.lock()
+            && let Some(served) = eps.remove(endpoint)
+        {
+            let _ = served.stop.send(true);
+        }
+    }
+
+    /// Stops listening for every endpoint under `prefix` (a branch or project name).
+    pub fn unserve_under(&self, prefix: &str) {
+        let p = format!("{prefix}/");
+        if let Ok(mut eps) = self.endpoints.lock() {
+            eps.retain(|name, served| {
+                let keep = !name.starts_with(&p);
+                if !keep {
+                    let _ = served.stop.send(true);
+                }
+                keep
+            });
+        }
+    }
+
+    /// The address an endpoint listens on.
+    pub fn endpoint_host(&self, endpoint: &str) -> Option<Ipv4Addr> {
+        self.endpoints.lock().ok()?.get(endpoint).map(|s| s.host)
+    }
+
+    /// Queues the effects of one API call of `project`; `gate` reports their completion.
+    pub fn submit(&self, project: &str, effects: Vec<Effect>, gate: Gate) {
+        let Ok(mut queues) = self.queues.lock() else {
+            gate.finish(Err(PgError::Setup("emulator state unavailable".into())));
+            return;
+        };
+        let job = Job { effects, gate };
+        let sender = queues.entry(project.to_string()).or_insert_with(|| {
+            let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+            let weak = self.me.clone();
+            self.handle.spawn(async move {
+                while let Some(job) = rx.recv().await {
+                    let Some(rt) = weak.upgrade() else { break };
+                    let mut result = Ok(());
+                    for effect in job.effects {
+                        result = rt.apply(effect).await;
+                        if result.is_err() {
+                            break;
+                        }
+                    }
+                    if let Err(e) = &result {
+                        tracing::warn!(error = %e, "database change failed");
+                    }
+                    job.gate.finish(result);
+                }
+            });
+            tx
+        });
+        if let Err(mpsc::error::SendError(job)) = sender.send(job) {
+            job.gate.finish(Err(PgError::Setup("emulator is shutting down".into())));
+        }
+    }
+
+    async fn template(&self) -> Result<PathBuf, PgError> {
+        let dir = self.env.data_dir(TEMPLATE);
+        let ready = dir.join("lakebase-template-ready");
+        self.template
+            .get_or_try_init(|| async {
+                if ready.is_file() {
+                    return Ok(());
+                }
+                let _ = std::fs::remove_dir_all(&dir);
+                let mut cmd = self.env.run_as.command(self.env.bins.bin("initdb"));
+                cmd.arg("-D")
+                    .arg(&dir)
+                    .args(["-U", cluster::ADMIN_USER, "--auth=trust", "-E", "UTF8", "--no-locale"]);
+                if !self.env.durable {
+                    cmd.arg("--no-sync");
+                }
+                process::run(cmd, "initdb").await?;
+                let template = Cluster::new(&self.env, TEMPLATE);
+                let result = run_statements(&template, &self.env, "postgres", &effects::template_setup()).await;
+                template.stop().await;
+                result?;
+                std::fs::write(&ready, b"").map_err(|e| PgError::Setup(format!("template: {e}")))?;
+                Ok(())
+            })
+            .await?;
+        Ok(dir)
+    }
+
+    async fn apply(&self, effect: Effect) -> Result<(), PgError> {
+        match effect {
+            Effect::InitProject { cluster, owner } => {
+                let template = self.template().await?;
+                let c = self.cluster(&cluster);
+                if !c.data_dir().join("PG_VERSION").is_file() {
+                    cluster::copy_dir(&self.env, &template, c.data_dir()).await?;
+                    let _ = std::fs::remove_file(c.data_dir().join("lakebase-template-ready"));
+                }
+                self.wake(&c).await?;
+                run_statements(&c, &self.env, "postgres", &effects::project_owner(&owner)).await
+            }
+            Effect::CloneBranch { cluster, source } => {
+                let dest = self.env.data_dir(&cluster);
+                if dest.join("PG_VERSION").is_file() {
+                    return Ok(());
+                }
+                let _ = std::fs::remove_dir_all(&dest);
+                match source {
+                    CloneSource::Branch(id) => self.cluster(&id).copy_to(&self.env, &dest).await,
+                    CloneSource::Snapshot(id) => cluster::copy_dir(&self.env, &self.env.data_dir(&id), &dest).await,
+                }
+            }
+            Effect::Snapshot { snapshot, source } => {
+                let dest = self.env.data_dir(&snapshot);
+                let _ = std::fs::remove_dir_all(&dest);
+                self.cluster(&source).copy_to(&self.env, &dest).await
+            }
+            Effect::Start { cluster } => self.wake(&self.cluster(&cluster)).await.map(|_| ()),
+            Effect::Stop { cluster } => {
+                let c = self.cluster(&cluster);
+                c.stop().await;
+                self.set_compute_state(&cluster, false);
+                Ok(())
+            }
+            Effect::Remove { cluster } => {
+                let c = self.cluster(&cluster);
+                c.stop().await;
+                if let Ok(mut m) = self.clusters.lock() {
+                    m.remove(&cluster);
+                }
+                let _ = tokio::fs::remove_dir_all(c.data_dir()).await;
+                Ok(())
+            }
+            Effect::Sql {
+                cluster,
+                database,
+                statements,
+            } => run_statements(&self.cluster(&cluster), &self.env, &database, &statements).await,
+            Effect::DropRole {
+                cluster,
+                role,
+                reassign_to,
+            } => {
+                self.drop_role(&self.cluster(&cluster), &role, reassign_to.as_deref())
+                    .await
+            }
+            Effect::RenameDatabase { cluster, from, to } => {
+                let c = self.cluster(&cluster);
+                let sql = vec![
+                    terminate_sessions(&from),
+                    Statement(format!(
+                        "ALTER DATABASE {} RENAME TO {}",
+                        effects::ident(&from),
+                        effects::ident(&to)
+                    )),
+                ];
+                run_statements(&c, &self.env, "postgres", &sql).await
+            }
+            Effect::DropDatabase { cluster, name } => {
+                let sql = vec![Statement(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    effects::ident(&name)
+                ))];
+                run_statements(&self.cluster(&cluster), &self.env, "postgres", &sql).await
+            }
+        }
+    }
+
+    async fn drop_role(&self, c: &Cluster, role: &str, reassign_to: Option<&str>) -> Result<(), PgError> {
+        if let Some(target) = reassign_to {
+            let admin = c.admin(&self.env, "postgres").await?;
+            let rows = admin
+                .query(
+                    "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname",
+                    &[],
+                )
+                .await
+                .map_err(|e| PgError::Sql(cluster::describe(&e)))?;
+            for row in rows {
+                let db: String = row.get(0);
+                let sql = vec![
+                    Statement(format!(
+                        "REASSIGN OWNED BY {} TO {}",
+                        effects::ident(role),
+                        effects::ident(target)
+                    )),
+                    Statement(format!("DROP OWNED BY {}", effects::ident(role))),
+                ];
+                run_statements(c, &self.env, &db, &sql).await?;
+            }
+        }
+        let sql = vec![Statement(format!("DROP ROLE IF EXISTS {}", effects::ident(role)))];
+        run_statements(c, &self.env, "postgres", &sql).await
+    }
+
+    /// Starts a cluster's server if needed; reports its endpoints ACTIVE when it started.
+    pub async fn wake(&self, c: &Cluster) -> Result<Wake, PgError> {
+        let wake = c.ensure_running(&self.env).await?;
+        if wake == Wake::Started {
+            self.set_compute_state(&c.id, true);
+        }
+        Ok(wake)
+    }
+
+    /// Stops the server behind an endpoint now (as if it had been idle); `false` when the
+    /// endpoint does not exist.
+    pub async fn suspend_endpoint(&self, endpoint: &str) -> bool {
+        let Ok(target) = self.endpoint_target(endpoint) else {
+            return false;
+        };
+        self.cluster(&target.cluster).stop().await;
+        self.set_compute_state(&target.cluster, false);
+        true
+    }
+
+    async fn suspend_idle(&self) {
+        let running: Vec<Arc<Cluster>> = self
+            .clusters
+            .lock()
+            .map(|c| c.values().filter(|c| c.pid().is_some()).cloned().collect())
+            .unwrap_or_default();
+        for c in running {
+            if c.sessions() > 0 {
+                continue;
+            }
+            let Some(limit) = self.idle_limit(&c.id) else { continue };
+            if c.idle_for() >= limit {
+                tracing::info!(cluster = %c.id, "suspending idle compute");
+                c.stop().await;
+                self.set_compute_state(&c.id, false);
+            }
+        }
+    }
+
+    /// How long a cluster's server may stay idle: its read-write endpoint's suspend timeout
+    /// (`None`: never suspends).
+    fn idle_limit(&self, cluster: &str) -> Option<Duration> {
+        let branch = self.branch_of.lock().ok()?.get(cluster).cloned()?;
+        let store = self.store.lock().ok()?;
+        let rw = store
+            .values_in(&format!("{branch}/endpoints"))
+            .into_iter()
+            .find(|(_, v)| wire::get(v, "status.endpoint_type") == Some(&json!("ENDPOINT_TYPE_READ_WRITE")))
+            .map(|(_, v)| v.clone());
+        match rw {
+            None => Some(ORPHAN_IDLE),
+            Some(v) => wire::get(&v, "status.suspend_timeout_duration")
+                .and_then(Value::as_str)
+                .and_then(wire::parse_duration)
+                .map(Duration::from_secs_f64),
+        }
+    }
+
+    /// Writes `current_state` (ACTIVE or IDLE) into the status of the endpoints of the branch
+    /// a cluster serves.
+    fn set_compute_state(&self, cluster: &str, active: bool) {
+        let Some(branch) = self.branch_of.lock().ok().and_then(|m| m.get(cluster).cloned()) else {
+            return;
+        };
+        let Ok(mut store) = self.store.lock() else { return };
+        let names: Vec<String> = store
+            .values_in(&format!("{branch}/endpoints"))
+            .into_iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let now = wire::ts(chrono::Utc::now());
+        for name in names {
+            if let Some(v) = store.value_mut(&name) {
+                if wire::get(v, "status.disabled") == Some(&json!(true)) {
+                    continue;
+                }
+                wire::set(v, "status.current_state", json!(if active { "ACTIVE" } else { "IDLE" }));
+                if active {
+                    wire::set(v, "status.last_active_time", json!(now));
+                } else {
+                    wire::set(v, "status.suspend_time", json!(now));
+                }
+            }
+        }
+    }
+
+    /// Where sessions of an endpoint go, or why they are refused.
+    pub fn endpoint_target(&self, endpoint: &str) -> Result<Target, Refusal> {
+        let gone = || Refusal::new("08004", format!("endpoint {endpoint} does not exist"));
+        let store = self.store.lock().map_err(|_| gone())?;
+        let ep = store.value(endpoint).ok_or_else(gone)?;
+        let branch = wire::get(ep, "parent")
+            .and_then(Value::as_str)
+            .ok_or_else(gone)?
+            .to_string();
+        let project = crate::resources::op_root(&branch);
+        let deleted = |name: &str| store.value(name).is_none_or(crate::resources::is_deleted);
+        if deleted(&branch) || deleted(&project) {
+            return Err(gone());
+        }
+        if wire::get(ep, "status.disabled") == Some(&json!(true)) {
+            return Err(Refusal::new(
+                "08004",
+                format!("endpoint {endpoint} is disabled; enable it with update_endpoint (spec.disabled = false)"),
+            ));
+        }
+        let cluster = store
+            .value(&branch)
+            .and_then(|b| b.get("uid"))
+            .and_then(Value::as_str)
+            .ok_or_else(gone)?
+            .to_string();
+        let read_only = wire::get(ep, "status.endpoint_type") == Some(&json!("ENDPOINT_TYPE_READ_ONLY"));
+        drop(store);
+        self.attach(&cluster, &branch);
+        Ok(Target {
+            branch,
+            cluster,
+            read_only,
+        })
+    }
+
+    /// Whether `password` logs `user` in on `branch`: a database credential issued to that
+    /// identity and not expired, or the password of the branch's password role `user`.
+    /// A `NO_LOGIN` role never logs in.
+    pub fn login_ok(&self, branch: &str, user: &str, password: &protocol::Password) -> bool {
+        let Ok(store) = self.store.lock() else { return false };
+        let role = store
+            .values_in(&format!("{branch}/roles"))
+            .into_iter()
+            .find(|(_, v)| wire::get(v, "status.postgres_role").and_then(Value::as_str) == Some(user))
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    wire::get(v, "status.auth_method")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                )
+            });
+        match &role {
+            Some((_, Some(auth))) if auth == "NO_LOGIN" => return false,
+            Some((name, Some(auth))) if auth == "PG_PASSWORD_SCRAM_SHA_256" => {
+                return store
+                    .passwords
+                    .get(name)
+                    .is_some_and(|p| constant_time_eq(p, &password.0));
+            }
+            _ => {}
+        }
+        store
+            .credentials
+            .get(&credential_key(&password.0))
+            .is_some_and(|c| c.identity == user && c.expire_time > chrono::Utc::now())
+    }
+
+    /// Notes which backend socket a cancel key belongs to.
+    pub fn remember_cancel_key(&self, key: (i32, i32), socket: PathBuf) {
+        if let Ok(mut m) = self.cancels.lock() {
+            m.insert(key, socket);
+        }
+    }
+
+    /// Forgets a cancel key (its session ended).
+    pub fn forget_cancel_key(&self, key: (i32, i32)) {
+        if let Ok(mut m) = self.cancels.lock() {
+            m.remove(&key);
+        }
+    }
+
+    /// Forwards a cancel request to the backend owning the key; unknown keys are ignored,
+    /// as PostgreSQL does.
+    pub async fn forward_cancel(&self, pid: i32, key: i32) {
+        let socket = self.cancels.lock().ok().and_then(|m| m.get(&(pid, key)).cloned());
+        if let Some(socket) = socket {
+            proxy::send_cancel(&socket, pid, key).await;
+        }
+    }
+
+    /// Stops every listener and server now (used on shutdown and drop).
+    pub fn shutdown(&self) {
+        if let Ok(mut eps) = self.endpoints.lock() {
+            for (_, served) in eps.drain() {
+                let _ = served.stop.send(true);
+            }
+        }
+        if let Ok(mut m) = self.monitor.lock()
+            && let Some(task) = m.take()
+        {
+            task.abort();
+        }
+        let clusters: Vec<Arc<Cluster>> = self
+            .clusters
+            .lock()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default();
+        for c in clusters {
+            c.kill_now();
+        }
+    }
+}
+
+impl Drop for PgRuntime {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn terminate_sessions(database: &str) -> Statement {
+    Statement(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {} AND pid <> pg_backend_pid()",
+        effects::literal(database)
+    ))
+}
+
+async fn run_statements(c: &Cluster, env: &PgEnv, database: &str, statements: &[Statement]) -> Result<(), PgError> {
+    let admin = c.admin(env, database).await?;
+    for s in statements {
+        admin
+            .batch_execute(&s.0)
+            .await
+            .map_err(|e| PgError::Sql(cluster::describe(&e)))?;
+    }
+    Ok(())
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
