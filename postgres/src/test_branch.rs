@@ -7,7 +7,7 @@
 //! ```no_run
 //! # async fn demo(client: lakebase::Client) -> Result<(), lakebase_postgres::Error> {
 //! use lakebase_postgres::TestBranch;
-//! let project: lakebase::ProjectName = "my-app".parse().unwrap();
+//! let project = lakebase::ProjectName::new("my-app").unwrap();
 //! let branch = TestBranch::builder(client, project).create().await?;
 //! let conn = branch.pool().get().await?;
 //! conn.batch_execute("create table t (id int)").await.map_err(lakebase_postgres::Error::Postgres)?;

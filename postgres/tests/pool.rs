@@ -1,0 +1,49 @@
+//! End to end against `lakebase-emulator --postgres`: real logins with real credentials.
+
+mod support;
+
+use std::time::Instant;
+
+use support::{USER, lab};
+
+#[tokio::test]
+async fn queries_through_the_pool_with_discovered_host_and_user() {
+    let Some(lab) = lab(|b| b).await else { return };
+    let t = Instant::now();
+    let pool = lab.pool().build().await.unwrap();
+    assert_eq!(Some(pool.host()), lab.endpoint_hosts().await.host.as_deref());
+    assert_eq!(pool.user(), USER);
+    let conn = pool.get().await.unwrap();
+    let row = conn.query_one("select current_user::text, 1 + 1", &[]).await.unwrap();
+    assert_eq!(row.get::<_, String>(0), USER);
+    assert_eq!(row.get::<_, i32>(1), 2);
+    eprintln!("first query after {:?}", t.elapsed());
+    assert_eq!(lab.mints(), 1);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_gets_on_a_cold_pool_mint_one_credential() {
+    let Some(lab) = lab(|b| b).await else { return };
+    let pool = lab.pool().max_size(50).build().await.unwrap();
+    let gets = (0..50).map(|_| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let conn = pool.get().await.unwrap();
+            let pid: i32 = conn.query_one("select pg_backend_pid()", &[]).await.unwrap().get(0);
+            // Hold the connection until every task has one, so all 50 are distinct logins.
+            (conn, pid)
+        })
+    });
+    let held: Vec<_> = futures::future::join_all(gets)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let mut pids: Vec<i32> = held.iter().map(|(_, pid)| *pid).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    assert_eq!(pids.len(), 50, "fifty distinct sessions");
+    assert_eq!(pool.status().size, 50);
+    assert_eq!(lab.mints(), 1);
+    assert_eq!(pool.credentials().stats().minted, 1);
+}
