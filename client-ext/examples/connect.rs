@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => default_endpoint.ok_or("pass an endpoint name: projects/P/branches/B/endpoints/E")?,
     };
     let database = positional.get(1).map(|s| s.as_str()).unwrap_or("databricks_postgres");
-    let user = positional.get(2).map(|s| s.as_str()).unwrap_or("me@example.com");
+    let user = positional.get(2).map(|s| s.as_str());
 
     let url = client.connection_string(&endpoint, database, user).await?;
     println!("endpoint {endpoint}");

@@ -107,7 +107,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("renamed the project in {:.2?}", step.elapsed());
 
     let connection = client
-        .connection_string(&endpoint_name, "databricks_postgres", "me@example.com")
+        .connection_string(&endpoint_name, "databricks_postgres", Some("me@example.com"))
         .await?;
     println!("connection string (password hidden): {connection}");
 

@@ -74,7 +74,7 @@ async fn map_error<T: DeserializeOwned>(
     })
 }
 
-fn api_error(status: reqwest::StatusCode, headers: &http::HeaderMap, body: &[u8]) -> Error {
+pub(crate) fn api_error(status: reqwest::StatusCode, headers: &http::HeaderMap, body: &[u8]) -> Error {
     let reason = status.canonical_reason().unwrap_or("");
     Error::Api(Box::new(ApiError::from_response(
         status.as_u16(),
@@ -94,7 +94,7 @@ async fn read_all(stream: ByteStream) -> Vec<u8> {
 }
 
 /// Adds what the client authenticated as to a 401/403 API error.
-fn with_auth_context(mut error: Error, summary: &mut CallSummary) -> Error {
+pub(crate) fn with_auth_context(mut error: Error, summary: &mut CallSummary) -> Error {
     if let Error::Api(api) = &mut error
         && matches!(api.status, 401 | 403)
     {
@@ -104,7 +104,7 @@ fn with_auth_context(mut error: Error, summary: &mut CallSummary) -> Error {
 }
 
 /// Wraps the last error in [`Error::Timeout`] when the retry budget ran out.
-fn with_budget(error: Error, summary: CallSummary) -> Error {
+pub(crate) fn with_budget(error: Error, summary: CallSummary) -> Error {
     if summary.budget_exhausted {
         Error::Timeout {
             what: "retry budget".to_string(),

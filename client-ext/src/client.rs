@@ -6,6 +6,7 @@ use http::HeaderValue;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::identity::Identity;
 use crate::polling::PollingPolicy;
 use crate::retry::{Sleeper, TokioSleeper};
 use crate::transport::Executor;
@@ -32,6 +33,7 @@ struct Inner {
     polling: PollingPolicy,
     sleeper: Arc<dyn Sleeper>,
     host: String,
+    identity: Identity,
 }
 
 impl Client {
@@ -50,6 +52,7 @@ impl Client {
     /// replaced (tests use one that returns at once).
     pub fn with_sleeper(config: Config, sleeper: Arc<dyn Sleeper>) -> Result<Self, Error> {
         let credentials = config.credentials().clone();
+        let identity = Identity::new(credentials.client_id());
         let user_agent = config.user_agent().header_value();
         let workspace_id = match config.workspace_id() {
             Some(id) => Some(
@@ -90,6 +93,7 @@ impl Client {
                 polling: config.polling_policy().clone(),
                 sleeper,
                 host: config.host().to_string(),
+                identity,
             }),
         })
     }
@@ -112,5 +116,9 @@ impl Client {
 
     pub(crate) fn sleeper(&self) -> &Arc<dyn Sleeper> {
         &self.inner.sleeper
+    }
+
+    pub(crate) fn identity(&self) -> &Identity {
+        &self.inner.identity
     }
 }

@@ -80,13 +80,14 @@ impl fmt::Debug for ConnectionString {
 impl Client {
     /// Reads the endpoint's read-write host, generates a database credential for it and
     /// returns the connection string for `user` (the Databricks identity the token was
-    /// issued to) on `database`.
+    /// issued to; `None` resolves it with [`Client::postgres_user`]) on `database`.
     pub async fn connection_string(
         &self,
         endpoint: &EndpointName,
         database: &str,
-        user: &str,
+        user: Option<&str>,
     ) -> Result<ConnectionString, Error> {
+        let user = self.postgres_user(user).await?;
         let status = self.get_endpoint(endpoint).await?.status.unwrap_or_default();
         let host = status.hosts.and_then(|h| h.host).ok_or_else(|| {
             Error::InvalidInput(InvalidInput::new(

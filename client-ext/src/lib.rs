@@ -51,6 +51,7 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod field_mask;
+pub mod identity;
 pub mod names;
 pub mod operation;
 pub mod pagination;
@@ -66,6 +67,7 @@ pub use client::Client;
 pub use config::Config;
 pub use error::{ApiError, AuthError, Error, ErrorClass, ErrorCode, ErrorDetail, InvalidInput, TransportError};
 pub use field_mask::FieldMask;
+pub use identity::CurrentUser;
 pub use names::{
     BranchName, CatalogName, CdfConfigName, CdfStatusName, DataApiName, DatabaseName, EndpointName, OperationName,
     ProjectName, ResourceName, RoleName, SnapshotName, SnapshotScheduleName, SyncedTableName,

@@ -160,7 +160,7 @@ async fn full_lifecycle() {
     assert!(!credential.token.unwrap_or_default().is_empty());
     assert!(credential.expire_time.is_some());
     let url = client
-        .connection_string(&endpoint_name, "app_db", "me@example.com")
+        .connection_string(&endpoint_name, "app_db", Some("me@example.com"))
         .await
         .unwrap();
     assert_eq!(url.host(), host);

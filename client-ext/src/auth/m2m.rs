@@ -244,6 +244,10 @@ impl CredentialsProvider for OAuthM2mCredentials {
     fn authorization(&self) -> BoxFuture<'_, Result<http::HeaderValue, Error>> {
         Box::pin(self.header())
     }
+
+    fn client_id(&self) -> Option<&str> {
+        Some(&self.client_id)
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,11 @@ pub trait CredentialsProvider: Send + Sync + fmt::Debug {
 
     /// The header value (marked sensitive), refreshing credentials if needed.
     fn authorization(&self) -> BoxFuture<'_, Result<http::HeaderValue, Error>>;
+
+    /// The OAuth client id when authenticating as a service principal (its Postgres user name).
+    fn client_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Builds a sensitive header value; the error never quotes the value.

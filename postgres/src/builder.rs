@@ -1,0 +1,407 @@
+//! [`PoolBuilder`]: settings of a [`Pool`], explicit or from the environment the official
+//! Node driver and Databricks Apps use.
+//!
+//! | setting | builder | environment | default |
+//! |---|---|---|---|
+//! | endpoint (resource name) | [`endpoint`](PoolBuilder::endpoint) | `LAKEBASE_ENDPOINT` | required |
+//! | database | [`database`](PoolBuilder::database) | `PGDATABASE` | `databricks_postgres` |
+//! | user | [`user`](PoolBuilder::user) | `PGUSER` | OAuth client id, else SCIM `Me` user name |
+//! | host | [`host`](PoolBuilder::host) | `PGHOST` | the endpoint's `status.hosts.host` (`read_only_host` for [`read_only`](PoolBuilder::read_only)) |
+//! | port | [`port`](PoolBuilder::port) | `PGPORT` | 5432 |
+//! | TLS | [`tls_mode`](PoolBuilder::tls_mode), [`ca_cert_pem`](PoolBuilder::ca_cert_pem) | `PGSSLMODE`, `PGSSLROOTCERT` (a file) | verified TLS, system roots |
+//! | Databricks auth | [`client`](PoolBuilder::client) | `DATABRICKS_HOST`, `DATABRICKS_TOKEN` / `DATABRICKS_CLIENT_ID` + `DATABRICKS_CLIENT_SECRET`, `~/.databrickscfg` | – |
+//!
+//! Explicit values win over the environment. Everything is checked before any request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
+use lakebase::config::{Env, OsEnv};
+use lakebase::{Client, Config, EndpointName};
+
+use crate::connect::LakebaseConnect;
+use crate::credential::{CredentialCache, DEFAULT_CREDENTIAL_TTL, RefreshPolicy};
+use crate::error::Error;
+use crate::pool::{Pool, PoolInfo};
+use crate::tls::{self, TlsMode};
+
+/// Database every Lakebase project has.
+pub const DEFAULT_DATABASE: &str = "databricks_postgres";
+/// Postgres port of Lakebase endpoints.
+pub const DEFAULT_PORT: u16 = 5432;
+/// Most connections open at once (like the official Node driver).
+pub const DEFAULT_MAX_SIZE: usize = 10;
+/// Time to open one connection, retries on a waking compute included.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time `get()` waits for a free slot when all connections are in use.
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections older than this are closed when they come back to the pool's front
+/// instead of being reused.
+///
+/// 30 minutes: the service closes sessions after 24 h idle and may close them after 3 days,
+/// so a pool must recycle well before either; half an hour is what sqlx and HikariCP
+/// default to, it spreads reconnects over time (each costs a login, never an API request:
+/// the credential is cached), and it bounds how long a connection keeps backend memory,
+/// session state and a compute that autoscaling or a restart has since replaced.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// Builder of a [`Pool`]; see the [module docs](self) for every setting.
+#[derive(Clone, Debug)]
+pub struct PoolBuilder {
+    client: Option<Client>,
+    endpoint: Option<String>,
+    database: Option<String>,
+    user: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    read_only: bool,
+    tls_mode: Option<TlsMode>,
+    ca_cert_pem: Option<String>,
+    max_size: usize,
+    connect_timeout: Duration,
+    wait_timeout: Option<Duration>,
+    max_lifetime: Option<Duration>,
+    credential_ttl: Duration,
+    refresh: RefreshPolicy,
+    credentials: Option<CredentialCache>,
+    application_name: String,
+    env: Arc<dyn Env>,
+}
+
+impl Default for PoolBuilder {
+    fn default() -> Self {
+        PoolBuilder {
+            client: None,
+            endpoint: None,
+            database: None,
+            user: None,
+            host: None,
+            port: None,
+            read_only: false,
+            tls_mode: None,
+            ca_cert_pem: None,
+            max_size: DEFAULT_MAX_SIZE,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            wait_timeout: Some(DEFAULT_WAIT_TIMEOUT),
+            max_lifetime: Some(DEFAULT_MAX_LIFETIME),
+            credential_ttl: DEFAULT_CREDENTIAL_TTL,
+            refresh: RefreshPolicy::default(),
+            credentials: None,
+            application_name: format!("lakebase-rs/{}", lakebase::VERSION),
+            env: Arc::new(OsEnv),
+        }
+    }
+}
+
+/// What [`PoolBuilder::build`] resolved before connecting: where and as whom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub(crate) endpoint: EndpointName,
+    pub(crate) database: String,
+    pub(crate) port: u16,
+    pub(crate) tls_mode: TlsMode,
+    pub(crate) ca_cert_pem: Option<String>,
+}
+
+impl PoolBuilder {
+    /// The Lakebase client minting credentials and discovering host and user (default:
+    /// [`Client::new`] of a [`Config`] from the environment and `~/.databrickscfg`).
+    pub fn client(mut self, client: Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The endpoint, `projects/{p}/branches/{b}/endpoints/{e}`.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The database.
+    pub fn database(mut self, database: impl Into<String>) -> Self {
+        self.database = Some(database.into());
+        self
+    }
+
+    /// The Postgres user: the Databricks identity the credential is issued to.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// The host, instead of asking the endpoint.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+
+    /// The port (default 5432).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// Connect to the endpoint's read-only host.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// TLS mode (default [`TlsMode::Require`], or `PGSSLMODE`).
+    pub fn tls_mode(mut self, mode: TlsMode) -> Self {
+        self.tls_mode = Some(mode);
+        self
+    }
+
+    /// Trust this CA (PEM) instead of the system roots, e.g. the emulator's.
+    pub fn ca_cert_pem(mut self, pem: impl Into<String>) -> Self {
+        self.ca_cert_pem = Some(pem.into());
+        self
+    }
+
+    /// Most connections open at once (default 10).
+    pub fn max_size(mut self, max_size: usize) -> Self {
+        self.max_size = max_size;
+        self
+    }
+
+    /// Time to open one connection, retries included (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time `get()` waits for a free slot (default 30 s; `None` waits for ever).
+    pub fn wait_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.wait_timeout = timeout;
+        self
+    }
+
+    /// Connections older than this are not reused (default [`DEFAULT_MAX_LIFETIME`]; `None`
+    /// keeps them until they break).
+    pub fn max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// Lifetime asked for each credential (default and maximum 1 h; at least 300 s).
+    pub fn credential_ttl(mut self, ttl: Duration) -> Self {
+        self.credential_ttl = ttl;
+        self
+    }
+
+    /// When credentials are refreshed (default [`RefreshPolicy::default`]).
+    pub fn refresh_policy(mut self, policy: RefreshPolicy) -> Self {
+        self.refresh = policy;
+        self
+    }
+
+    /// Share this credential cache (another pool's, see [`Pool::credentials`]) instead of
+    /// minting separately. It must be for the same endpoint and identity.
+    pub fn credentials(mut self, cache: CredentialCache) -> Self {
+        self.credentials = Some(cache);
+        self
+    }
+
+    /// `application_name` of the sessions (default `lakebase-rs/<version>`).
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = name.into();
+        self
+    }
+
+    /// Where `LAKEBASE_ENDPOINT`, `PG*` and the Databricks variables are read (default: the
+    /// process environment).
+    pub fn env(mut self, env: Arc<dyn Env>) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Checks the settings and fills unset ones from the environment; nothing is sent.
+    pub(crate) fn target(&self) -> Result<Target, Error> {
+        let env = self.env.as_ref();
+        let endpoint = self
+            .endpoint
+            .clone()
+            .or_else(|| env.var("LAKEBASE_ENDPOINT"))
+            .ok_or_else(|| {
+                Error::Config(
+                    "no endpoint: set it on the builder or LAKEBASE_ENDPOINT (projects/P/branches/B/endpoints/E)"
+                        .to_owned(),
+                )
+            })?;
+        let endpoint: EndpointName = endpoint
+            .parse()
+            .map_err(|e| Error::Config(format!("endpoint {endpoint:?}: {e}")))?;
+        let database = self
+            .database
+            .clone()
+            .or_else(|| env.var("PGDATABASE"))
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        let port = match (self.port, env.var("PGPORT")) {
+            (Some(port), _) => port,
+            (None, Some(port)) => port
+                .trim()
+                .parse()
+                .map_err(|_| Error::Config(format!("PGPORT {port:?} is not a port number")))?,
+            (None, None) => DEFAULT_PORT,
+        };
+        let tls_mode = match (self.tls_mode, env.var("PGSSLMODE")) {
+            (Some(mode), _) => mode,
+            (None, Some(mode)) => mode.parse()?,
+            (None, None) => TlsMode::Require,
+        };
+        let ca_cert_pem = match (&self.ca_cert_pem, env.var("PGSSLROOTCERT")) {
+            (Some(pem), _) => Some(pem.clone()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| Error::Config(format!("PGSSLROOTCERT {path:?} cannot be read: {e}")))?,
+            ),
+            (None, None) => None,
+        };
+        if self.max_size == 0 {
+            return Err(Error::Config("max_size must be at least 1".to_owned()));
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(Error::Config("connect_timeout must be positive".to_owned()));
+        }
+        if !(Duration::from_secs(300)..=Duration::from_secs(3600)).contains(&self.credential_ttl) {
+            return Err(Error::Config(format!(
+                "credential_ttl {:?} is outside what the service accepts (300 s to 1 h)",
+                self.credential_ttl
+            )));
+        }
+        if database.is_empty() {
+            return Err(Error::Config("the database name is empty".to_owned()));
+        }
+        Ok(Target {
+            endpoint,
+            database,
+            port,
+            tls_mode,
+            ca_cert_pem,
+        })
+    }
+
+    /// Resolves host and user (concurrently, from the endpoint and the identity when not
+    /// given), prepares TLS, and builds the pool. The first credential is requested in the
+    /// background at once; no connection is opened until [`Pool::get`].
+    pub async fn build(self) -> Result<Pool, Error> {
+        let target = self.target()?;
+        let env = self.env.clone();
+        let client = match &self.client {
+            Some(client) => client.clone(),
+            None => Config::builder()
+                .env(env.clone())
+                .build()
+                .and_then(Client::new)
+                .map_err(|e| Error::api("configure the Lakebase client", e))?,
+        };
+        let explicit_host = self.host.clone().or_else(|| env.var("PGHOST"));
+        let (host, user) = tokio::join!(self.resolve_host(&client, &target.endpoint, explicit_host), async {
+            client
+                .postgres_user_from(self.user.as_deref(), env.as_ref())
+                .await
+                .map_err(|e| Error::api("resolve the Postgres user", e))
+        });
+        let (host, user) = (host?, user?);
+        let tls = tls::connector(target.tls_mode, &host, target.ca_cert_pem.as_deref())?;
+
+        let credentials = self.credentials.clone().unwrap_or_else(|| {
+            CredentialCache::for_endpoint(
+                client.clone(),
+                target.endpoint.clone(),
+                self.credential_ttl,
+                self.refresh.clone(),
+            )
+        });
+        credentials.prefetch();
+
+        let mut pg = tokio_postgres::Config::new();
+        pg.host(&host)
+            .port(target.port)
+            .dbname(&target.database)
+            .user(&user)
+            .application_name(&self.application_name)
+            .ssl_mode(match tls {
+                Some(_) => tokio_postgres::config::SslMode::Require,
+                None => tokio_postgres::config::SslMode::Disable,
+            });
+        let connect = LakebaseConnect {
+            credentials: credentials.clone(),
+            tls,
+            connect_timeout: self.connect_timeout,
+            endpoint: target.endpoint.to_string(),
+        };
+        let manager = Manager::from_connect(
+            pg,
+            connect,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let mut pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(self.max_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(self.wait_timeout)
+            // Our own retries are bounded by connect_timeout; this is the hard stop.
+            .create_timeout(Some(self.connect_timeout + Duration::from_secs(1)))
+            .recycle_timeout(Some(self.connect_timeout));
+        if let Some(max_lifetime) = self.max_lifetime {
+            pool = pool.pre_recycle(deadpool_postgres::Hook::sync_fn(move |_, metrics| {
+                if metrics.age() > max_lifetime {
+                    Err(deadpool_postgres::HookError::message("older than max_lifetime"))
+                } else {
+                    Ok(())
+                }
+            }));
+        }
+        let pool = pool
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the pool: {e}")))?;
+        Ok(Pool::new(
+            pool,
+            PoolInfo {
+                endpoint: target.endpoint,
+                host,
+                port: target.port,
+                database: target.database,
+                user,
+                read_only: self.read_only,
+                tls_mode: target.tls_mode,
+                client,
+                credentials,
+            },
+        ))
+    }
+
+    async fn resolve_host(
+        &self,
+        client: &Client,
+        endpoint: &EndpointName,
+        explicit: Option<String>,
+    ) -> Result<String, Error> {
+        if let Some(host) = explicit {
+            return Ok(host);
+        }
+        let hosts = client
+            .get_endpoint(endpoint)
+            .await
+            .map_err(|e| Error::api(format!("get endpoint {endpoint}"), e))?
+            .status
+            .and_then(|s| s.hosts)
+            .unwrap_or_default();
+        let (host, kind) = if self.read_only {
+            (hosts.read_only_host, "read-only")
+        } else {
+            (hosts.host, "read-write")
+        };
+        host.filter(|h| !h.is_empty()).ok_or_else(|| Error::NoHost {
+            endpoint: endpoint.to_string(),
+            kind,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

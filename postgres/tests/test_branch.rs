@@ -1,0 +1,78 @@
+//! End to end: a scoped test branch exists while its value lives and is gone after drop.
+
+mod support;
+
+use std::time::Duration;
+
+use lakebase_postgres::TestBranch;
+use support::lab;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_branch_has_a_working_pool_and_is_gone_after_drop() {
+    let Some(lab) = lab(|b| b).await else { return };
+    // Data in the parent shows up in the branch.
+    let parent = lab.pool().build().await.unwrap();
+    parent
+        .get()
+        .await
+        .unwrap()
+        .batch_execute("create table fruit (name text); insert into fruit values ('apple')")
+        .await
+        .unwrap();
+
+    let branch = TestBranch::builder(lab.client.clone(), lab.project.clone())
+        .ttl(Duration::from_secs(600))
+        .pool(lab.pool())
+        .create()
+        .await
+        .unwrap();
+    let name = branch.name().clone();
+    assert!(name.branch_id().starts_with("test-"), "{name}");
+    assert_eq!(branch.endpoint().to_string(), format!("{name}/endpoints/primary"));
+    let spec = lab.client.get_branch(&name).await.unwrap().spec.unwrap_or_default();
+    let has_expiry = spec.ttl.is_some() || spec.expire_time.is_some();
+    assert!(has_expiry, "the branch has a TTL: {spec:?}");
+
+    let conn = branch.pool().get().await.unwrap();
+    conn.batch_execute("insert into fruit values ('pear')").await.unwrap();
+    let n: i64 = conn.query_one("select count(*) from fruit", &[]).await.unwrap().get(0);
+    assert_eq!(n, 2);
+    drop(conn);
+    let parent_count: i64 = parent
+        .get()
+        .await
+        .unwrap()
+        .query_one("select count(*) from fruit", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(parent_count, 1, "the branch is a copy");
+
+    drop(branch);
+    let gone = lab.client.get_branch(&name).await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+}
+
+#[tokio::test]
+async fn delete_removes_the_branch_on_any_runtime() {
+    let Some(lab) = lab(|b| b).await else { return };
+    let branch = TestBranch::builder(lab.client.clone(), lab.project.clone())
+        .branch_id("scratch")
+        .pool(lab.pool())
+        .create()
+        .await
+        .unwrap();
+    let name = branch.name().clone();
+    let one: i32 = branch
+        .pool()
+        .get()
+        .await
+        .unwrap()
+        .query_one("select 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(one, 1);
+    branch.delete().await.unwrap();
+    assert!(lab.client.get_branch(&name).await.unwrap_err().is_not_found());
+}
