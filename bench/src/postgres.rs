@@ -63,11 +63,16 @@ impl Api {
 
     async fn host(&self, endpoint: &str) -> Result<String, String> {
         let v = self.call(reqwest::Method::GET, endpoint, Value::Null).await?;
-        v["status"]["hosts"]["host"].as_str().map(str::to_string).ok_or_else(|| "no host".into())
+        v["status"]["hosts"]["host"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| "no host".into())
     }
 
     async fn token(&self, endpoint: &str) -> Result<String, String> {
-        let v = self.call(reqwest::Method::POST, "credentials", json!({"endpoint": endpoint})).await?;
+        let v = self
+            .call(reqwest::Method::POST, "credentials", json!({"endpoint": endpoint}))
+            .await?;
         v["token"].as_str().map(str::to_string).ok_or_else(|| "no token".into())
     }
 }
@@ -133,15 +138,20 @@ async fn project_create(api: &Api) -> Result<Report, String> {
         times.push(ms(t.elapsed()));
     }
     let mut r = Report::new("pg_project_create");
-    r.set_f("first_ms", times[0]).set_f("median_ms", median(times[1..].to_vec()));
+    r.set_f("first_ms", times[0])
+        .set_f("median_ms", median(times[1..].to_vec()));
     r.note("first includes the one-off initdb of the template every project is copied from");
     Ok(r)
 }
 
 async fn branch_create(emu: &Emulator, api: &Api, port: u16, size_mb: u64) -> Result<Report, String> {
     let project = format!("size-{size_mb}");
-    api.run(reqwest::Method::POST, &format!("projects?project_id={project}"), json!({}))
-        .await?;
+    api.run(
+        reqwest::Method::POST,
+        &format!("projects?project_id={project}"),
+        json!({}),
+    )
+    .await?;
     let ep = primary(&project, "production");
     let c = connect(&api.host(&ep).await?, port, &api.token(&ep).await?).await?;
     let rows = size_mb * 1024 * 1024 / 1_100;
@@ -158,13 +168,21 @@ async fn branch_create(emu: &Emulator, api: &Api, port: u16, size_mb: u64) -> Re
     drop(c);
     let body = json!({"spec": {"no_expiry": true}});
     let t = Instant::now();
-    api.run(reqwest::Method::POST, &format!("projects/{project}/branches?branch_id=running"), body.clone())
-        .await?;
+    api.run(
+        reqwest::Method::POST,
+        &format!("projects/{project}/branches?branch_id=running"),
+        body.clone(),
+    )
+    .await?;
     let running = ms(t.elapsed());
     emu.suspend_endpoint(&ep).await.map_err(|e| e.to_string())?;
     let t = Instant::now();
-    api.run(reqwest::Method::POST, &format!("projects/{project}/branches?branch_id=suspended"), body)
-        .await?;
+    api.run(
+        reqwest::Method::POST,
+        &format!("projects/{project}/branches?branch_id=suspended"),
+        body,
+    )
+    .await?;
     let suspended = ms(t.elapsed());
     let mut r = Report::new("pg_branch_create");
     r.set("parent_mb", size_mb)
@@ -254,7 +272,8 @@ fn tps(output: &str) -> Result<f64, String> {
 }
 
 async fn memory(emu: &Emulator, api: &Api) -> Result<Report, String> {
-    api.run(reqwest::Method::POST, "projects?project_id=mem", json!({})).await?;
+    api.run(reqwest::Method::POST, "projects?project_id=mem", json!({}))
+        .await?;
     let ep = primary("mem", "production");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before: Vec<u32> = emu.postgres_pids();
