@@ -3,6 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use std::io::Write;
+
 use clap::Parser;
 use lakebase_emulator::{Emulator, FaultConfig};
 use tracing_subscriber::EnvFilter;
@@ -143,11 +145,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("seeded {n} projects");
     }
     tracing::info!("lakebase emulator listening on {}", emu.base_url());
-    println!("LAKEBASE_EMULATOR_URL={}", emu.base_url());
+    let mut banner = format!("LAKEBASE_EMULATOR_URL={}\n", emu.base_url());
     if let (Some(port), Some(ca)) = (emu.pg_port(), emu.ca_cert_path()) {
-        println!("LAKEBASE_EMULATOR_PG_PORT={port}");
-        println!("LAKEBASE_EMULATOR_CA={}", ca.display());
+        banner.push_str(&format!(
+            "LAKEBASE_EMULATOR_PG_PORT={port}\nLAKEBASE_EMULATOR_CA={}\n",
+            ca.display()
+        ));
     }
+    // Whoever started us may have stopped reading our output: that is no reason to stop.
+    let mut out = std::io::stdout();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
