@@ -82,6 +82,10 @@ struct Args {
     /// Refuse database sessions without TLS; implies --postgres.
     #[arg(long)]
     require_tls: bool,
+    /// Suspend idle computes after this many seconds instead of their endpoints' suspend
+    /// timeouts (for tests); implies --postgres.
+    #[arg(long, value_name = "SECONDS")]
+    suspend_after: Option<u64>,
     /// Default and cap of database credential lifetimes, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     credential_ttl: u64,
@@ -115,6 +119,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .workspace_id(a.workspace_id)
         .user(a.user)
         .credential_ttl(Duration::from_secs(a.credential_ttl));
+    if let Some(secs) = a.suspend_after {
+        b = b.suspend_after(Duration::from_secs(secs));
+    }
     if a.postgres || a.pg_port.is_some() || a.pg_bin.is_some() || a.data_dir.is_some() || a.require_tls {
         b = b
             .postgres(true)

@@ -942,3 +942,37 @@ async fn gssapi_encryption_is_declined_and_startup_options_reach_the_server() {
     assert_eq!(row.get::<_, String>(0), "audit,public");
     assert_eq!(row.get::<_, String>(1), "1234ms");
 }
+
+#[tokio::test]
+async fn an_idle_compute_suspends_by_itself_and_wakes_on_connect() {
+    let Some(t) = emulator(builder().suspend_after(Duration::from_millis(500))).await else {
+        return;
+    };
+    let c = project_session(&t, "idle").await;
+    c.batch_execute("CREATE TABLE i (x int); INSERT INTO i VALUES (5)")
+        .await
+        .unwrap();
+    let ep = primary("idle", "production");
+    let (_, v) = t.get(&ep).await;
+    assert_eq!(
+        v["status"]["current_state"],
+        json!("ACTIVE"),
+        "an open session keeps it active"
+    );
+    drop(c);
+    let mut state = json!(null);
+    for _ in 0..500 {
+        state = t.get(&ep).await.1["status"]["current_state"].clone();
+        if state == json!("IDLE") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(state, json!("IDLE"));
+    assert!(t.emu.postgres_pids().is_empty());
+    let (token, _) = credential(&t, &ep).await;
+    let c = connect(&t, &host(&t, &ep).await, USER, &token, "databricks_postgres")
+        .await
+        .unwrap();
+    assert_eq!(count(&c, "SELECT x::bigint FROM i").await, 5);
+}
