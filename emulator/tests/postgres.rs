@@ -976,3 +976,28 @@ async fn an_idle_compute_suspends_by_itself_and_wakes_on_connect() {
         .unwrap();
     assert_eq!(count(&c, "SELECT x::bigint FROM i").await, 5);
 }
+
+/// Regression: a login that arrived while the project's database was still being created
+/// failed ("compute did not start") instead of waiting for it, and the endpoint already
+/// reported ACTIVE.
+#[tokio::test]
+async fn a_login_during_project_creation_waits_for_the_database() {
+    let Some(t) = emulator(builder()).await else { return };
+    let (s, op) = t.post("projects?project_id=early", json!({})).await;
+    assert_eq!(s, 200, "{op}");
+    let ep = primary("early", "production");
+    let (_, v) = t.get(&ep).await;
+    assert_ne!(
+        v["status"]["current_state"],
+        json!("ACTIVE"),
+        "not active before its server runs: {v}"
+    );
+    let (token, _) = credential(&t, &ep).await;
+    let c = connect(&t, &host(&t, &ep).await, USER, &token, "databricks_postgres")
+        .await
+        .expect("the login waits for the new database");
+    assert_eq!(count(&c, "SELECT 1::bigint").await, 1);
+    finish(&t, &op).await;
+    let (_, v) = t.get(&ep).await;
+    assert_eq!(v["status"]["current_state"], json!("ACTIVE"));
+}

@@ -42,8 +42,8 @@ use crate::wire;
 const IDLE_CHECK: Duration = Duration::from_millis(250);
 /// Idle time after which a branch without a read-write endpoint stops its server.
 const ORPHAN_IDLE: Duration = Duration::from_secs(60);
-/// Directory name of the template cluster.
-const TEMPLATE: &str = "template";
+/// How long a connection waits for its branch's data to be created.
+const DATA_WAIT: Duration = Duration::from_secs(55);
 
 /// A failure of the real-PostgreSQL layer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -99,7 +99,7 @@ pub struct PgRuntime {
     endpoints: Mutex<HashMap<String, Served>>,
     cancels: Mutex<HashMap<(i32, i32), PathBuf>>,
     queues: Mutex<HashMap<String, mpsc::UnboundedSender<Job>>>,
-    template: OnceCell<()>,
+    templates: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
     handle: Handle,
     me: Weak<PgRuntime>,
     monitor: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -178,7 +178,7 @@ impl PgRuntime {
             endpoints: Mutex::new(HashMap::new()),
             cancels: Mutex::new(HashMap::new()),
             queues: Mutex::new(HashMap::new()),
-            template: OnceCell::new(),
+            templates: Mutex::new(HashMap::new()),
             handle: handle.clone(),
             me: me.clone(),
             monitor: Mutex::new(None),
@@ -386,63 +386,83 @@ impl PgRuntime {
         }
     }
 
-    async fn template(&self) -> Result<PathBuf, PgError> {
-        let dir = self.env.data_dir(TEMPLATE);
-        let ready = dir.join("lakebase-template-ready");
-        self.template
-            .get_or_try_init(|| async {
-                if ready.is_file() {
-                    return Ok(());
-                }
-                let _ = std::fs::remove_dir_all(&dir);
-                let mut cmd = self.env.run_as.command(self.env.bins.bin("initdb"));
-                cmd.arg("-D")
-                    .arg(&dir)
-                    .args(["-U", cluster::ADMIN_USER, "--auth=trust", "-E", "UTF8", "--no-locale"]);
-                if !self.env.durable {
-                    cmd.arg("--no-sync");
-                }
-                process::run(cmd, "initdb").await?;
-                let template = Cluster::new(&self.env, TEMPLATE);
-                let result = run_statements(&template, &self.env, "postgres", &effects::template_setup()).await;
-                template.stop().await;
-                result?;
-                std::fs::write(&ready, b"").map_err(|e| PgError::Setup(format!("template: {e}")))?;
-                Ok(())
-            })
-            .await?;
+    /// The template new projects of `owner` are copied from: an initialized cluster with
+    /// `databricks_superuser`, `databricks_postgres` and the owner's role, made once per owner
+    /// (and kept in the data directory).
+    async fn template(&self, owner: &str) -> Result<PathBuf, PgError> {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(owner.as_bytes());
+        let id: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let id = format!("template-{id}");
+        let cell = match self.templates.lock() {
+            Ok(mut t) => t.entry(id.clone()).or_default().clone(),
+            Err(_) => return Err(PgError::Setup("emulator state unavailable".into())),
+        };
+        let dir = self.env.data_dir(&id);
+        cell.get_or_try_init(|| async {
+            if dir.join("PG_VERSION").is_file() {
+                return Ok(());
+            }
+            let partial = self.env.data_dir(&format!("{id}.partial"));
+            let _ = std::fs::remove_dir_all(&partial);
+            let mut cmd = self.env.run_as.command(self.env.bins.bin("initdb"));
+            cmd.arg("-D")
+                .arg(&partial)
+                .args(["-U", cluster::ADMIN_USER, "--auth=trust", "-E", "UTF8", "--no-locale"]);
+            if !self.env.durable {
+                cmd.arg("--no-sync");
+            }
+            process::run(cmd, "initdb").await?;
+            let template = Cluster::new(&self.env, &format!("{id}.partial"));
+            let mut setup = effects::template_setup();
+            setup.extend(effects::project_owner(owner));
+            let result = run_statements(&template, &self.env, "postgres", &setup).await;
+            template.stop().await;
+            result?;
+            publish(&partial, &dir)
+        })
+        .await?;
         Ok(dir)
     }
 
     async fn apply(&self, effect: Effect) -> Result<(), PgError> {
         match effect {
             Effect::InitProject { cluster, owner } => {
-                let template = self.template().await?;
-                let c = self.cluster(&cluster);
-                if !c.data_dir().join("PG_VERSION").is_file() {
-                    cluster::copy_dir(&self.env, &template, c.data_dir()).await?;
-                    let _ = std::fs::remove_file(c.data_dir().join("lakebase-template-ready"));
+                let template = self.template(&owner).await?;
+                let dest = self.env.data_dir(&cluster);
+                if dest.join("PG_VERSION").is_file() {
+                    return Ok(());
                 }
-                self.wake(&c).await?;
-                run_statements(&c, &self.env, "postgres", &effects::project_owner(&owner)).await
+                let partial = self.partial(&cluster);
+                cluster::copy_dir(&self.env, &template, &partial).await?;
+                publish(&partial, &dest)
             }
             Effect::CloneBranch { cluster, source } => {
                 let dest = self.env.data_dir(&cluster);
                 if dest.join("PG_VERSION").is_file() {
                     return Ok(());
                 }
-                let _ = std::fs::remove_dir_all(&dest);
+                let partial = self.partial(&cluster);
                 match source {
-                    CloneSource::Branch(id) => self.cluster(&id).copy_to(&self.env, &dest).await,
-                    CloneSource::Snapshot(id) => cluster::copy_dir(&self.env, &self.env.data_dir(&id), &dest).await,
+                    CloneSource::Branch(id) => self.cluster(&id).copy_to(&self.env, &partial).await?,
+                    CloneSource::Snapshot(id) => {
+                        cluster::copy_dir(&self.env, &self.env.data_dir(&id), &partial).await?
+                    }
                 }
+                publish(&partial, &dest)
             }
             Effect::Snapshot { snapshot, source } => {
                 let dest = self.env.data_dir(&snapshot);
+                let partial = self.partial(&snapshot);
+                self.cluster(&source).copy_to(&self.env, &partial).await?;
                 let _ = std::fs::remove_dir_all(&dest);
-                self.cluster(&source).copy_to(&self.env, &dest).await
+                publish(&partial, &dest)
             }
-            Effect::Start { cluster } => self.wake(&self.cluster(&cluster)).await.map(|_| ()),
+            Effect::Start { cluster } => {
+                self.wake(&self.cluster(&cluster)).await?;
+                self.refresh_compute_state(&cluster);
+                Ok(())
+            }
             Effect::Stop { cluster } => {
                 let c = self.cluster(&cluster);
                 c.stop().await;
@@ -520,8 +540,21 @@ impl PgRuntime {
         run_statements(c, &self.env, "postgres", &sql).await
     }
 
-    /// Starts a cluster's server if needed; reports its endpoints ACTIVE when it started.
+    /// A fresh (removed) place to write a cluster's data before it is published.
+    fn partial(&self, id: &str) -> PathBuf {
+        let partial = self.env.data_dir(&format!("{id}.partial"));
+        let _ = std::fs::remove_dir_all(&partial);
+        partial
+    }
+
+    /// Starts a cluster's server if needed (waiting, within the handshake's patience, for
+    /// data still being created: a new project or branch whose copy runs); reports its
+    /// endpoints ACTIVE when it started.
     pub async fn wake(&self, c: &Cluster) -> Result<Wake, PgError> {
+        let deadline = std::time::Instant::now() + DATA_WAIT;
+        while !c.data_dir().join("PG_VERSION").is_file() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let wake = c.ensure_running(&self.env).await?;
         if wake == Wake::Started {
             self.refresh_compute_state(&c.id);
@@ -599,6 +632,7 @@ impl PgRuntime {
                     continue;
                 }
                 wire::set(v, "status.current_state", json!(if active { "ACTIVE" } else { "IDLE" }));
+                wire::remove(v, "status.pending_state");
                 if active {
                     wire::set(v, "status.last_active_time", json!(now));
                 } else {
@@ -727,6 +761,12 @@ impl Drop for PgRuntime {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Moves a fully written data directory into place, so a server never starts on a partial
+/// copy.
+fn publish(partial: &std::path::Path, dest: &std::path::Path) -> Result<(), PgError> {
+    std::fs::rename(partial, dest).map_err(|e| PgError::Setup(format!("publish {}: {e}", dest.display())))
 }
 
 fn terminate_sessions(database: &str) -> Statement {

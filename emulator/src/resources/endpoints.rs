@@ -130,6 +130,11 @@ pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Result<
     }
     let defaults = project_defaults(ctx, branch);
     refresh_status(&mut v, &defaults);
+    if real_host.is_some() && wire::get(&v, "status.disabled") != Some(&json!(true)) {
+        // The compute is ACTIVE once its server runs (the queued start says so).
+        wire::set(&mut v, "status.current_state", json!("INIT"));
+        wire::set(&mut v, "status.pending_state", json!("ACTIVE"));
+    }
     let overlay = ctx.overlay(json!({"status": {"current_state": "INIT", "pending_state": "ACTIVE"}}));
     ctx.store.put(&name, v.clone(), overlay);
     if wire::get(&v, "status.disabled") != Some(&json!(true)) {
