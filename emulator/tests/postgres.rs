@@ -827,7 +827,21 @@ async fn a_killed_emulator_leaves_no_server_and_loses_no_committed_row() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(gone, "postgres {pids:?} outlived the killed emulator");
+    let killed = emu.0.id();
+    let leftovers = || {
+        std::fs::read_dir("/tmp")
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("lbe-{killed}-")))
+            .count()
+    };
+    assert_eq!(
+        leftovers(),
+        1,
+        "the killed emulator could not remove its socket directory"
+    );
     let (_emu, base) = spawn_emulator(&["--pg-port", &port, "--data-dir", &data]);
+    assert_eq!(leftovers(), 0, "the next emulator sweeps what a killed one left");
     let api = Remote {
         http: reqwest::Client::new(),
         base,

@@ -42,6 +42,11 @@ use crate::wire;
 const IDLE_CHECK: Duration = Duration::from_millis(250);
 /// Idle time after which a branch without a read-write endpoint stops its server.
 const ORPHAN_IDLE: Duration = Duration::from_secs(60);
+/// Name prefix of temporary data directories (followed by the owning process id).
+const DATA_PREFIX: &str = "lakebase-emulator-";
+/// Name prefix of socket directories (short: socket paths are limited to ~100 bytes).
+const SOCKETS_PREFIX: &str = "lbe-";
+
 /// How long a connection waits for its branch's data to be created.
 const DATA_WAIT: Duration = Duration::from_secs(55);
 
@@ -129,7 +134,7 @@ impl PgRuntime {
             }
             None => {
                 let t = tempfile::Builder::new()
-                    .prefix("lakebase-emulator-")
+                    .prefix(&format!("{DATA_PREFIX}{}-", std::process::id()))
                     .tempdir()
                     .map_err(|e| PgError::Setup(format!("temporary directory: {e}")))?;
                 let p = t.path().to_path_buf();
@@ -138,8 +143,10 @@ impl PgRuntime {
             }
         };
         cluster::set_mode(&root, 0o711)?;
+        sweep_leftovers(&std::env::temp_dir(), DATA_PREFIX);
+        sweep_leftovers(std::path::Path::new("/tmp"), SOCKETS_PREFIX);
         let sockets = tempfile::Builder::new()
-            .prefix("lbe-")
+            .prefix(&format!("{SOCKETS_PREFIX}{}-", std::process::id()))
             .tempdir_in("/tmp")
             .map_err(|e| PgError::Setup(format!("socket directory: {e}")))?;
         cluster::set_mode(sockets.path(), 0o711)?;
@@ -760,6 +767,23 @@ impl PgRuntime {
 impl Drop for PgRuntime {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Removes temporary directories left by emulators that were killed (`kill -9` leaves no
+/// chance to clean up): those named `{prefix}{pid}-...` whose process is gone.
+fn sweep_leftovers(dir: &std::path::Path, prefix: &str) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !process::alive(pid) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
