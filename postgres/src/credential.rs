@@ -279,6 +279,8 @@ struct Shared {
     mint_lock: tokio::sync::Mutex<()>,
     /// Signalled when a credential is stored or dropped, so the refresher reschedules.
     changed: Notify,
+    /// Id of the latest credential stored, for [`CredentialCache::subscribe`].
+    latest: tokio::sync::watch::Sender<u64>,
     minted: AtomicU64,
     failed: AtomicU64,
     rejected: AtomicU64,
@@ -310,6 +312,7 @@ impl CredentialCache {
                     state: Mutex::new(State::default()),
                     mint_lock: tokio::sync::Mutex::new(()),
                     changed: Notify::new(),
+                    latest: tokio::sync::watch::Sender::new(0),
                     minted: AtomicU64::new(0),
                     failed: AtomicU64::new(0),
                     rejected: AtomicU64::new(0),
@@ -358,6 +361,13 @@ impl CredentialCache {
             drop(state);
             shared.changed.notify_one();
         }
+    }
+
+    /// The id of the latest credential stored (0 before the first); it changes whenever a
+    /// new credential is minted, so holders of a copy of the token (sqlx connect options)
+    /// can follow it.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.owner.shared.latest.subscribe()
     }
 
     /// The cached credential, usable or not.
@@ -457,6 +467,7 @@ impl Shared {
                 state.last_error = None;
                 drop(state);
                 self.changed.notify_one();
+                self.latest.send_replace(id);
                 Ok(credential)
             }
             Err(error) => {
