@@ -38,6 +38,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Lifetime asked for by default: the service's maximum, one hour.
 pub const DEFAULT_CREDENTIAL_TTL: Duration = Duration::from_secs(3600);
 
+/// Shortest delay between failed background refreshes.
+const MIN_RETRY_DELAY: Duration = Duration::from_millis(100);
+
 /// A database credential in the cache. `Debug` never shows the token.
 #[derive(Debug)]
 pub struct Credential {
@@ -169,10 +172,14 @@ impl RefreshPolicy {
         credential.expires_at - self.login_margin.min(credential.lifetime() / 10)
     }
 
-    /// Delay after the `failures`-th consecutive failed refresh.
+    /// Delay after the `failures`-th consecutive failed refresh (never under 100 ms, so a
+    /// zero setting cannot turn the refresher into a busy loop against the API).
     pub fn retry_delay(&self, failures: u32) -> Duration {
         let factor = 1u32.checked_shl(failures.saturating_sub(1)).unwrap_or(u32::MAX);
-        self.retry_initial.saturating_mul(factor).min(self.retry_max)
+        self.retry_initial
+            .saturating_mul(factor)
+            .min(self.retry_max)
+            .max(MIN_RETRY_DELAY)
     }
 }
 
