@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+mod postgres;
 mod report;
 mod rss;
 mod scenarios;
@@ -100,6 +101,19 @@ enum Scenario {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// The emulator's real-PostgreSQL mode (an embedded emulator; --host is ignored): project
+    /// and branch creation, wake from suspend, pgbench through an endpoint vs direct, memory.
+    Postgres {
+        /// Parent sizes to branch, in MB.
+        #[arg(long, value_delimiter = ',', default_value = "1,100,1000")]
+        sizes_mb: Vec<u64>,
+        /// Seconds of each pgbench run.
+        #[arg(long, default_value_t = 10)]
+        pgbench_secs: u64,
+        /// pgbench clients.
+        #[arg(long, default_value_t = 8)]
+        clients: u32,
+    },
     /// Every scenario with its defaults (memory at 10k and 100k), then a comparison table.
     All,
     /// Child of `cold`: one get_project, then `rss_kib=<n>` on stdout.
@@ -141,6 +155,21 @@ async fn run(cli: Cli) -> Result<(), String> {
             let target = Target::unprobed(cli.host.ok_or("--host is required")?, cli.token);
             return scenarios::child_stream(&target, *page_size).await;
         }
+        Scenario::Postgres {
+            sizes_mb,
+            pgbench_secs,
+            clients,
+        } => {
+            let settings = postgres::Settings {
+                sizes_mb: sizes_mb.clone(),
+                pgbench_secs: *pgbench_secs,
+                clients: *clients,
+            };
+            for report in postgres::run(&settings).await? {
+                report.emit();
+            }
+            return Ok(());
+        }
         _ => {}
     }
     let target = Target::connect(cli.host, cli.token).await?;
@@ -181,7 +210,9 @@ async fn run_scenario(target: &Target, scenario: Scenario) -> Result<(), String>
             report::summary(&reports, target.is_mock());
             return Ok(());
         }
-        Scenario::ChildGet { .. } | Scenario::ChildStream { .. } => unreachable!("handled before connecting"),
+        Scenario::ChildGet { .. } | Scenario::ChildStream { .. } | Scenario::Postgres { .. } => {
+            unreachable!("handled before connecting")
+        }
     };
     report.emit();
     Ok(())

@@ -33,6 +33,7 @@ mod ids;
 mod mask;
 mod operations;
 mod paging;
+mod persist;
 pub mod pg;
 mod query;
 mod resources;
@@ -357,6 +358,18 @@ impl Emulator {
     /// Process ids of the PostgreSQL servers running now (`--postgres` mode).
     pub fn postgres_pids(&self) -> Vec<u32> {
         self.state.pg.as_ref().map(|pg| pg.server_pids()).unwrap_or_default()
+    }
+
+    /// The Unix socket directory of the PostgreSQL server behind an endpoint, which trusts
+    /// the superuser `lakebase_admin` (for benchmarks comparing the endpoint with a direct
+    /// connection; clients use the endpoint's host).
+    pub fn backing_socket_dir(&self, endpoint: &str) -> Option<std::path::PathBuf> {
+        self.state.pg.as_ref()?.backing_socket_dir(endpoint)
+    }
+
+    /// Directory of the PostgreSQL programs in use (`--postgres` mode).
+    pub fn postgres_bin_dir(&self) -> Option<std::path::PathBuf> {
+        self.state.pg.as_ref().map(|pg| pg.bin_dir().to_path_buf())
     }
 
     /// Directory of the PostgreSQL server logs (`--postgres` mode).

@@ -21,6 +21,7 @@ use crate::dispatch::{self, Resolved};
 use crate::errors::ApiError;
 use crate::faults::{Fault, FaultEngine};
 use crate::operations;
+use crate::persist;
 use crate::pg::effects::Gate;
 use crate::pg::{PgError, PgRuntime};
 use crate::query::Query;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub pg: Option<Arc<PgRuntime>>,
     /// Identity behind personal access tokens.
     pub user: String,
+    /// Where the state is kept across restarts (`--data-dir`).
+    pub persist_path: Option<std::path::PathBuf>,
     /// Default and cap of database credential lifetimes.
     pub credential_ttl: Duration,
     /// Mutable settings.
@@ -76,16 +79,29 @@ pub struct AppState {
 
 impl AppState {
     /// State for a server reachable at `base_url`; starts the real-PostgreSQL layer when
-    /// configured (inside a Tokio runtime).
+    /// configured (inside a Tokio runtime), with the state kept in its data directory.
     pub fn new(cfg: &Config, base_url: String) -> Result<Self, PgError> {
-        let store = Arc::new(Mutex::new(Store::default()));
+        let persist_path = cfg
+            .postgres
+            .as_ref()
+            .and_then(|pg| pg.data_dir.as_deref())
+            .map(persist::path_in);
+        let store = match &persist_path {
+            Some(path) => persist::load(path).map_err(|e| PgError::Setup(format!("{}: {e}", path.display())))?,
+            None => Store::default(),
+        };
+        let store = Arc::new(Mutex::new(store));
         let pg = match &cfg.postgres {
             Some(pg) => Some(PgRuntime::start(pg, store.clone())?),
             None => None,
         };
+        if let Some(pg) = &pg {
+            pg.resume()?;
+        }
         Ok(Self {
             store,
             pg,
+            persist_path,
             user: cfg.user.clone(),
             credential_ttl: cfg.credential_ttl,
             runtime: Mutex::new(Runtime {
@@ -223,7 +239,7 @@ fn handle(
                 .ok_or_else(|| ApiError::not_found("Operation", &name))?;
             Ok(operations::render(op, Instant::now()))
         }
-        Resolved::Method(_, handler, ids) => {
+        Resolved::Method(op, handler, ids) => {
             let query = Query::parse(raw_query)?;
             let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
                 json!({})
@@ -234,8 +250,17 @@ fn handle(
                 return Err(ApiError::malformed("Request body must be a JSON object"));
             }
             let call = Call { ids, query, body };
+            let reads = op.starts_with("get_") || op.starts_with("list_");
             state
-                .with_ctx(fail_op, Some(caller), |ctx| handler(ctx, &call))
+                .with_ctx(fail_op, Some(caller), |ctx| {
+                    let out = handler(ctx, &call);
+                    if let (false, Some(path)) = (reads, &state.persist_path)
+                        && let Err(e) = persist::save(ctx.store, path)
+                    {
+                        tracing::error!(error = %e, path = %path.display(), "could not save the emulator state");
+                    }
+                    out
+                })
                 .unwrap_or_else(|| Err(internal()))
         }
     }
@@ -339,7 +364,9 @@ async fn suspend(State(state): State<Arc<AppState>>, Json(req): Json<Suspend>) -
 
 async fn stats(State(state): State<Arc<AppState>>) -> Response {
     let counts = state.counts.lock().map(|c| c.clone()).unwrap_or_default();
-    Json(json!({"total": state.total.load(Ordering::Relaxed), "by_method": counts})).into_response()
+    let pids = state.pg.as_ref().map(|pg| pg.server_pids()).unwrap_or_default();
+    Json(json!({"total": state.total.load(Ordering::Relaxed), "by_method": counts, "postgres_pids": pids}))
+        .into_response()
 }
 
 async fn fallback(method: Method, uri: Uri) -> Response {

@@ -125,6 +125,17 @@ impl Store {
             .map(|(s, n)| (*s, n.as_str()))
     }
 
+    /// Every resource (settled value) in creation order.
+    pub fn all_in_order(&self) -> Vec<(&str, &Value)> {
+        let mut all: Vec<(&u64, &str, &Value)> = self
+            .records
+            .iter()
+            .map(|(n, r)| (&r.seq, n.as_str(), &r.value))
+            .collect();
+        all.sort_by_key(|(seq, _, _)| **seq);
+        all.into_iter().map(|(_, n, v)| (n, v)).collect()
+    }
+
     /// Names of every resource strictly under `prefix` (`prefix/...`), sorted.
     pub fn names_under(&self, prefix: &str) -> Vec<String> {
         let p = format!("{prefix}/");

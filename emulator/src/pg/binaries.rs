@@ -84,7 +84,7 @@ fn search_path() -> Vec<PathBuf> {
             Some((major, e.path().join("bin")))
         })
         .collect();
-    versioned.sort_by(|a, b| b.0.cmp(&a.0));
+    versioned.sort_by_key(|v| std::cmp::Reverse(v.0));
     dirs.extend(versioned.into_iter().map(|(_, d)| d));
     dirs.extend(
         [

@@ -110,6 +110,11 @@ impl Cluster {
         &self.data_dir
     }
 
+    /// Directory of the server's Unix socket.
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
     /// Path of the server's Unix socket.
     pub fn socket_path(&self) -> PathBuf {
         self.socket_dir.join(format!(".s.PGSQL.{SOCKET_PORT}"))

@@ -193,6 +193,49 @@ impl PgRuntime {
         Ok(rt)
     }
 
+    /// After a restart on a data directory: listens again for every endpoint of every live
+    /// branch, on its recorded address when free, with its compute idle until a client
+    /// connects.
+    pub fn resume(&self) -> Result<(), PgError> {
+        let Ok(mut store) = self.store.lock() else {
+            return Err(PgError::Setup("emulator state unavailable".into()));
+        };
+        let endpoints: Vec<(String, String, Option<Ipv4Addr>)> = store
+            .all_in_order()
+            .into_iter()
+            .filter(|(n, _)| n.split('/').nth(4) == Some("endpoints") && n.split('/').count() == 6)
+            .map(|(n, v)| {
+                let branch = wire::get(v, "parent")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let host = wire::get(v, "status.hosts.host")
+                    .and_then(Value::as_str)
+                    .and_then(|h| h.parse().ok());
+                (n.to_string(), branch, host)
+            })
+            .collect();
+        for (name, branch, wanted) in endpoints {
+            let live = |n: &str| store.value(n).is_some_and(|v| !crate::resources::is_deleted(v));
+            if !live(&branch) || !live(&crate::resources::op_root(&branch)) {
+                continue;
+            }
+            let host = self.serve_endpoint(&name, wanted)?.to_string();
+            if let Some(uid) = store.value(&branch).and_then(|b| b.get("uid")).and_then(Value::as_str) {
+                self.attach(uid, &branch);
+            }
+            if let Some(v) = store.value_mut(&name) {
+                if Some(host.as_str()) != wanted.map(|w| w.to_string()).as_deref() {
+                    crate::resources::real::set_hosts(v, &host);
+                }
+                if wire::get(v, "status.disabled") != Some(&json!(true)) {
+                    wire::set(v, "status.current_state", json!("IDLE"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The port every endpoint listens on.
     pub fn port(&self) -> u16 {
         self.port
@@ -211,6 +254,18 @@ impl PgRuntime {
     /// Directory holding the server logs.
     pub fn log_dir(&self) -> &std::path::Path {
         &self.env.logs
+    }
+
+    /// The Unix socket directory of the server behind an endpoint (for benchmarks and
+    /// debugging: the server trusts `lakebase_admin` there).
+    pub fn backing_socket_dir(&self, endpoint: &str) -> Option<PathBuf> {
+        let target = self.endpoint_target(endpoint).ok()?;
+        Some(self.cluster(&target.cluster).socket_dir().to_path_buf())
+    }
+
+    /// Directory of the PostgreSQL programs in use.
+    pub fn bin_dir(&self) -> &std::path::Path {
+        &self.env.bins.dir
     }
 
     /// Process ids of the running servers.

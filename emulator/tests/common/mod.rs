@@ -69,6 +69,30 @@ impl T {
             .expect("json")
     }
 
+    /// `GET {base}{path}` with the bearer token: status and JSON body.
+    pub async fn get_raw(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("send");
+        (resp.status().as_u16(), resp.json().await.expect("json body"))
+    }
+
+    /// `GET {base}{path}` with the bearer token: status and text body.
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("send");
+        (resp.status().as_u16(), resp.text().await.expect("text body"))
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.call(Method::GET, path, None).await
     }
