@@ -123,9 +123,13 @@ impl MintCredential for EndpointMinter {
                     message: "the response has no token".to_owned(),
                     body_snippet: String::new(),
                 })?;
-            // The server's wall-clock expiry becomes a point on the monotonic clock now.
+            // The server's wall-clock expiry becomes a point on the monotonic clock now; never
+            // later than asked for, should the local clock be behind the server's.
             let lifetime = match credential.expire_time {
-                Some(at) => (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO),
+                Some(at) => (at - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(self.ttl),
                 None => self.ttl,
             };
             Ok(MintedCredential {
