@@ -184,6 +184,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Suspends idle computes after `idle` instead of their endpoint's suspend timeout (the
+    /// service's minimum, 60 s, is long for tests); endpoints with `no_suspension` never
+    /// suspend. Implies [`EmulatorBuilder::postgres`].
+    pub fn suspend_after(mut self, idle: Duration) -> Self {
+        self.pg_config().suspend_after = Some(idle);
+        self
+    }
+
     /// The workspace user behind personal access tokens (default `user@example.com`).
     pub fn user(mut self, email: impl Into<String>) -> Self {
         self.config.user = email.into();

@@ -3,6 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use std::io::Write;
+
 use clap::Parser;
 use lakebase_emulator::{Emulator, FaultConfig};
 use tracing_subscriber::EnvFilter;
@@ -80,6 +82,10 @@ struct Args {
     /// Refuse database sessions without TLS; implies --postgres.
     #[arg(long)]
     require_tls: bool,
+    /// Suspend idle computes after this many seconds instead of their endpoints' suspend
+    /// timeouts (for tests); implies --postgres.
+    #[arg(long, value_name = "SECONDS")]
+    suspend_after: Option<u64>,
     /// Default and cap of database credential lifetimes, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     credential_ttl: u64,
@@ -113,6 +119,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .workspace_id(a.workspace_id)
         .user(a.user)
         .credential_ttl(Duration::from_secs(a.credential_ttl));
+    if let Some(secs) = a.suspend_after {
+        b = b.suspend_after(Duration::from_secs(secs));
+    }
     if a.postgres || a.pg_port.is_some() || a.pg_bin.is_some() || a.data_dir.is_some() || a.require_tls {
         b = b
             .postgres(true)
@@ -143,11 +152,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("seeded {n} projects");
     }
     tracing::info!("lakebase emulator listening on {}", emu.base_url());
-    println!("LAKEBASE_EMULATOR_URL={}", emu.base_url());
+    let mut banner = format!("LAKEBASE_EMULATOR_URL={}\n", emu.base_url());
     if let (Some(port), Some(ca)) = (emu.pg_port(), emu.ca_cert_path()) {
-        println!("LAKEBASE_EMULATOR_PG_PORT={port}");
-        println!("LAKEBASE_EMULATOR_CA={}", ca.display());
+        banner.push_str(&format!(
+            "LAKEBASE_EMULATOR_PG_PORT={port}\nLAKEBASE_EMULATOR_CA={}\n",
+            ca.display()
+        ));
     }
+    // Whoever started us may have stopped reading our output: that is no reason to stop.
+    let mut out = std::io::stdout();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,

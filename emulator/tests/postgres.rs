@@ -690,31 +690,175 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[tokio::test]
-async fn no_server_outlives_a_killed_emulator_process() {
+/// Starts the emulator binary with `args`; its base URL.
+fn spawn_emulator(args: &[&str]) -> (KillOnDrop, String) {
     use std::io::BufRead;
-    if lakebase_emulator::pg::binaries::Binaries::find(None).is_err() {
-        return;
-    }
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lakebase-emulator"))
-        .args(["--postgres", "--pg-port", "0", "--port", "0", "--op-latency", "5"])
+        .args(["--postgres", "--port", "0", "--op-latency", "5", "--user", USER])
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let mut emu = KillOnDrop(child);
+    let emu = KillOnDrop(child);
     let mut lines = std::io::BufReader::new(stdout).lines();
     let base = lines
         .by_ref()
         .map_while(Result::ok)
         .find_map(|l| l.strip_prefix("LAKEBASE_EMULATOR_URL=").map(str::to_string))
         .expect("the emulator prints its URL");
-    let http = reqwest::Client::new();
-    let api = format!("{base}/api/2.0/postgres");
-    let op: Value = http
-        .post(format!("{api}/projects?project_id=killed"))
-        .bearer_auth("t")
+    std::thread::spawn(move || lines.for_each(drop));
+    (emu, base)
+}
+
+/// A minimal API client for an emulator process.
+struct Remote {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Remote {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut r = self
+            .http
+            .request(method, format!("{}/api/2.0/postgres/{path}", self.base))
+            .bearer_auth("t");
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send().await.unwrap().json().await.unwrap()
+    }
+
+    async fn create_project(&self, id: &str) {
+        let op = self
+            .call(
+                reqwest::Method::POST,
+                &format!("projects?project_id={id}"),
+                Some(json!({})),
+            )
+            .await;
+        for _ in 0..6000 {
+            let v = self
+                .call(reqwest::Method::GET, op["name"].as_str().unwrap(), None)
+                .await;
+            if v["done"] == json!(true) {
+                assert!(v.get("error").is_none(), "{v}");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("project {id} was never created");
+    }
+
+    async fn session(&self, project: &str, pg_port: u16) -> Client {
+        let ep = primary(project, "production");
+        let v = self.call(reqwest::Method::GET, &ep, None).await;
+        let host = v["status"]["hosts"]["host"].as_str().unwrap().to_string();
+        let cred = self
+            .call(reqwest::Method::POST, "credentials", Some(json!({"endpoint": ep})))
+            .await;
+        let (client, conn) = tokio_postgres::Config::new()
+            .host(&host)
+            .port(pg_port)
+            .user(USER)
+            .password(cred["token"].as_str().unwrap())
+            .dbname("databricks_postgres")
+            .connect(NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+    }
+
+    async fn postgres_pids(&self) -> Vec<u32> {
+        let stats: Value = self
+            .http
+            .get(format!("{}/_emulator/stats", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stats["postgres_pids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_u64)
+            .map(|p| p as u32)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_killed_emulator_leaves_no_server_and_loses_no_committed_row() {
+    if lakebase_emulator::pg::binaries::Binaries::find(None).is_err() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let pg_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let port = pg_port.to_string();
+    let (mut emu, base) = spawn_emulator(&["--pg-port", &port, "--data-dir", &data]);
+    let api = Remote {
+        http: reqwest::Client::new(),
+        base,
+    };
+    api.create_project("killed").await;
+    let c = api.session("killed", pg_port).await;
+    c.batch_execute("CREATE TABLE committed (x int); INSERT INTO committed VALUES (1), (2), (3)")
+        .await
+        .unwrap();
+    let pids = api.postgres_pids().await;
+    assert!(!pids.is_empty(), "a server runs for the project");
+    emu.0.kill().unwrap();
+    let _ = emu.0.wait();
+    let mut gone = false;
+    for _ in 0..1000 {
+        if pids.iter().all(|p| !alive(*p)) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gone, "postgres {pids:?} outlived the killed emulator");
+    let (_emu, base) = spawn_emulator(&["--pg-port", &port, "--data-dir", &data]);
+    let api = Remote {
+        http: reqwest::Client::new(),
+        base,
+    };
+    let c = api.session("killed", pg_port).await;
+    assert_eq!(count(&c, "SELECT count(*) FROM committed").await, 3);
+}
+
+#[tokio::test]
+async fn a_service_principal_logs_in_as_its_client_id() {
+    let Some(t) = emulator(builder().m2m_credentials("sp-app-7", "sp-secret")).await else {
+        return;
+    };
+    let form: Value = t
+        .http
+        .post(format!("{}/oidc/v1/token", t.base))
+        .basic_auth("sp-app-7", Some("sp-secret"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = form["access_token"].as_str().unwrap().to_string();
+    let api = |method: reqwest::Method, path: &str| {
+        t.http
+            .request(method, format!("{}/api/2.0/postgres/{path}", t.base))
+            .bearer_auth(&bearer)
+    };
+    let op: Value = api(reqwest::Method::POST, "projects?project_id=sp")
         .json(&json!({}))
         .send()
         .await
@@ -722,44 +866,113 @@ async fn no_server_outlives_a_killed_emulator_process() {
         .json()
         .await
         .unwrap();
-    let mut pids = Vec::new();
-    for _ in 0..3000 {
-        let v: Value = http
-            .get(format!("{api}/{}", op["name"].as_str().unwrap()))
-            .bearer_auth("t")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let stats: Value = http
-            .get(format!("{base}/_emulator/stats"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        pids = stats["postgres_pids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(Value::as_u64)
-            .collect();
-        if v["done"] == json!(true) && !pids.is_empty() {
+    finish(&t, &op).await;
+    let me: Value = t
+        .http
+        .get(format!("{}/api/2.0/preview/scim/v2/Me", t.base))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["userName"], json!("sp-app-7"));
+    let ep = primary("sp", "production");
+    let cred: Value = api(reqwest::Method::POST, "credentials")
+        .json(&json!({"endpoint": ep}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = cred["token"].as_str().unwrap();
+    let c = connect(&t, &host(&t, &ep).await, "sp-app-7", token, "databricks_postgres")
+        .await
+        .unwrap();
+    let user: String = c.query_one("SELECT current_user::text", &[]).await.unwrap().get(0);
+    assert_eq!(user, "sp-app-7");
+    let e = connect(&t, &host(&t, &ep).await, USER, token, "databricks_postgres")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        sqlstate(&e).as_deref(),
+        Some("28P01"),
+        "the principal's token is not the PAT user's"
+    );
+}
+
+#[tokio::test]
+async fn gssapi_encryption_is_declined_and_startup_options_reach_the_server() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(t) = emulator(builder()).await else { return };
+    create(&t, "projects?project_id=proto", json!({})).await;
+    let ep = primary("proto", "production");
+    let h = host(&t, &ep).await;
+    let port = t.emu.pg_port().unwrap();
+    let mut s = tokio::net::TcpStream::connect((h.as_str(), port)).await.unwrap();
+    s.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30]).await.unwrap();
+    let mut answer = [0u8; 1];
+    s.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"N", "GSSENCRequest declined");
+    s.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]).await.unwrap();
+    s.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"S", "then SSLRequest accepted");
+    drop(s);
+    let (token, _) = credential(&t, &ep).await;
+    let (c, conn) = tokio_postgres::Config::new()
+        .host(&h)
+        .port(port)
+        .user(USER)
+        .password(&token)
+        .dbname("databricks_postgres")
+        .options("-c search_path=audit,public -c statement_timeout=1234")
+        .connect(NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let row = c
+        .query_one(
+            "SELECT current_setting('search_path'), current_setting('statement_timeout')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "audit,public");
+    assert_eq!(row.get::<_, String>(1), "1234ms");
+}
+
+#[tokio::test]
+async fn an_idle_compute_suspends_by_itself_and_wakes_on_connect() {
+    let Some(t) = emulator(builder().suspend_after(Duration::from_millis(500))).await else {
+        return;
+    };
+    let c = project_session(&t, "idle").await;
+    c.batch_execute("CREATE TABLE i (x int); INSERT INTO i VALUES (5)")
+        .await
+        .unwrap();
+    let ep = primary("idle", "production");
+    let (_, v) = t.get(&ep).await;
+    assert_eq!(
+        v["status"]["current_state"],
+        json!("ACTIVE"),
+        "an open session keeps it active"
+    );
+    drop(c);
+    let mut state = json!(null);
+    for _ in 0..500 {
+        state = t.get(&ep).await.1["status"]["current_state"].clone();
+        if state == json!("IDLE") {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(!pids.is_empty(), "a server runs for the new project");
-    emu.0.kill().unwrap();
-    let _ = emu.0.wait();
-    for _ in 0..1000 {
-        if pids.iter().all(|p| !alive(*p as u32)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("postgres {pids:?} outlived the killed emulator");
+    assert_eq!(state, json!("IDLE"));
+    assert!(t.emu.postgres_pids().is_empty());
+    let (token, _) = credential(&t, &ep).await;
+    let c = connect(&t, &host(&t, &ep).await, USER, &token, "databricks_postgres")
+        .await
+        .unwrap();
+    assert_eq!(count(&c, "SELECT x::bigint FROM i").await, 5);
 }

@@ -222,6 +222,21 @@ impl Cluster {
         self.pid.store(0, Ordering::SeqCst);
     }
 
+    /// Stops the server if no session is open and it has been idle for `limit`; whether it
+    /// stopped. Decided under the server lock, so a session starting meanwhile either keeps
+    /// it running or finds it stopped and wakes it.
+    pub async fn stop_if_idle(&self, limit: Duration) -> bool {
+        let mut guard = self.server.write().await;
+        if self.sessions() > 0 || self.idle_for() < limit {
+            return false;
+        }
+        if let Some(server) = guard.take() {
+            stop_server(&server, libc::SIGINT).await;
+        }
+        self.pid.store(0, Ordering::SeqCst);
+        true
+    }
+
     /// Sends `SIGQUIT` (immediate shutdown) and waits, without async: for teardown.
     pub fn kill_now(&self) {
         if let Some(pid) = self.pid() {

@@ -67,6 +67,9 @@ pub struct PgConfig {
     pub data_dir: Option<PathBuf>,
     /// Refuse sessions without TLS.
     pub require_tls: bool,
+    /// Suspend idle computes after this long instead of their endpoint's suspend timeout
+    /// (whose minimum, 60 s, is long for tests); endpoints without suspension never suspend.
+    pub suspend_after: Option<Duration>,
 }
 
 /// A listening endpoint.
@@ -90,6 +93,7 @@ pub struct PgRuntime {
     ca_path: PathBuf,
     /// Refuse sessions without TLS.
     pub require_tls: bool,
+    suspend_after: Option<Duration>,
     clusters: Mutex<HashMap<String, Arc<Cluster>>>,
     branch_of: Mutex<HashMap<String, String>>,
     endpoints: Mutex<HashMap<String, Served>>,
@@ -168,6 +172,7 @@ impl PgRuntime {
             authority,
             ca_path,
             require_tls: config.require_tls,
+            suspend_after: config.suspend_after,
             clusters: Mutex::new(HashMap::new()),
             branch_of: Mutex::new(HashMap::new()),
             endpoints: Mutex::new(HashMap::new()),
@@ -441,7 +446,7 @@ impl PgRuntime {
             Effect::Stop { cluster } => {
                 let c = self.cluster(&cluster);
                 c.stop().await;
-                self.set_compute_state(&cluster, false);
+                self.refresh_compute_state(&cluster);
                 Ok(())
             }
             Effect::Remove { cluster } => {
@@ -519,7 +524,7 @@ impl PgRuntime {
     pub async fn wake(&self, c: &Cluster) -> Result<Wake, PgError> {
         let wake = c.ensure_running(&self.env).await?;
         if wake == Wake::Started {
-            self.set_compute_state(&c.id, true);
+            self.refresh_compute_state(&c.id);
         }
         Ok(wake)
     }
@@ -531,7 +536,7 @@ impl PgRuntime {
             return false;
         };
         self.cluster(&target.cluster).stop().await;
-        self.set_compute_state(&target.cluster, false);
+        self.refresh_compute_state(&target.cluster);
         true
     }
 
@@ -546,10 +551,9 @@ impl PgRuntime {
                 continue;
             }
             let Some(limit) = self.idle_limit(&c.id) else { continue };
-            if c.idle_for() >= limit {
-                tracing::info!(cluster = %c.id, "suspending idle compute");
-                c.stop().await;
-                self.set_compute_state(&c.id, false);
+            if c.idle_for() >= limit && c.stop_if_idle(limit).await {
+                tracing::info!(cluster = %c.id, "suspended idle compute");
+                self.refresh_compute_state(&c.id);
             }
         }
     }
@@ -565,20 +569,23 @@ impl PgRuntime {
             .find(|(_, v)| wire::get(v, "status.endpoint_type") == Some(&json!("ENDPOINT_TYPE_READ_WRITE")))
             .map(|(_, v)| v.clone());
         match rw {
-            None => Some(ORPHAN_IDLE),
+            None => Some(self.suspend_after.unwrap_or(ORPHAN_IDLE)),
             Some(v) => wire::get(&v, "status.suspend_timeout_duration")
                 .and_then(Value::as_str)
                 .and_then(wire::parse_duration)
-                .map(Duration::from_secs_f64),
+                .map(|timeout| self.suspend_after.unwrap_or(Duration::from_secs_f64(timeout))),
         }
     }
 
-    /// Writes `current_state` (ACTIVE or IDLE) into the status of the endpoints of the branch
-    /// a cluster serves.
-    fn set_compute_state(&self, cluster: &str, active: bool) {
+    /// Writes whether a cluster's server runs now (`current_state` ACTIVE or IDLE) into the
+    /// status of the endpoints of the branch it serves. Called after every start and stop,
+    /// it reads the state rather than being told it, so racing transitions end with the
+    /// truth written last.
+    fn refresh_compute_state(&self, cluster: &str) {
         let Some(branch) = self.branch_of.lock().ok().and_then(|m| m.get(cluster).cloned()) else {
             return;
         };
+        let active = self.cluster(cluster).is_running();
         let Ok(mut store) = self.store.lock() else { return };
         let names: Vec<String> = store
             .values_in(&format!("{branch}/endpoints"))
