@@ -27,7 +27,7 @@ use lakebase_postgres::credential::BoxFuture;
 use lakebase_postgres::{CredentialCache, MintCredential, MintedCredential, Pool, RefreshPolicy};
 use serde_json::json;
 
-const WARM_ITERATIONS: usize = 2000;
+const WARM_ITERATIONS: usize = 5000;
 const COLD_RUNS: usize = 7;
 
 fn main() {
@@ -89,8 +89,9 @@ impl Lab {
             .connection_string(&self.endpoint, "databricks_postgres", None)
             .await
             .unwrap();
-        let mut config: tokio_postgres::Config = url.expose().parse().unwrap();
-        config.port(self.emu.pg_port().unwrap());
+        // The URL says 5432; the emulator listens on a free port.
+        let port = format!(":{}/", self.emu.pg_port().unwrap());
+        let config: tokio_postgres::Config = url.expose().replace(":5432/", &port).parse().unwrap();
         let mut roots = rustls::RootCertStore::empty();
         use rustls::pki_types::pem::PemObject;
         for cert in rustls::pki_types::CertificateDer::pem_slice_iter(self.emu.ca_cert_pem().unwrap().as_bytes()) {
@@ -126,7 +127,11 @@ fn p50(samples: &mut [Duration]) -> Duration {
 }
 
 fn micros(d: Duration) -> f64 {
-    (d.as_nanos() as f64 / 1000.0 * 10.0).round() / 10.0
+    (d.as_nanos() as f64 / 100.0).round() / 10.0
+}
+
+fn millis(d: Duration) -> f64 {
+    (d.as_micros() as f64 / 10.0).round() / 100.0
 }
 
 async fn warm_get_select1(lab: &Lab) {
@@ -140,20 +145,17 @@ async fn warm_get_select1(lab: &Lab) {
     }
     let mut pooled = Vec::with_capacity(WARM_ITERATIONS);
     let mut direct = Vec::with_capacity(WARM_ITERATIONS);
-    // Interleaved in blocks, so drift of the machine hits both alike.
-    for _ in 0..WARM_ITERATIONS / 100 {
-        for _ in 0..100 {
-            let t = Instant::now();
-            let conn = pool.get().await.unwrap();
-            conn.query_one("select 1", &[]).await.unwrap();
-            drop(conn);
-            pooled.push(t.elapsed());
-        }
-        for _ in 0..100 {
-            let t = Instant::now();
-            plain.query_one("select 1", &[]).await.unwrap();
-            direct.push(t.elapsed());
-        }
+    // Alternated query by query, so load on the machine hits both alike.
+    for _ in 0..WARM_ITERATIONS {
+        let t = Instant::now();
+        let conn = pool.get().await.unwrap();
+        conn.query_one("select 1", &[]).await.unwrap();
+        drop(conn);
+        pooled.push(t.elapsed());
+
+        let t = Instant::now();
+        plain.query_one("select 1", &[]).await.unwrap();
+        direct.push(t.elapsed());
     }
     let (pool_p50, plain_p50) = (p50(&mut pooled), p50(&mut direct));
     println!(
@@ -169,16 +171,18 @@ async fn warm_get_select1(lab: &Lab) {
     );
 }
 
-/// One-hour tokens after 100 ms of latency; counts requests.
+/// One-hour tokens after 100 ms of latency; counts requests and notes when they were made.
 #[derive(Debug, Default)]
 struct HourTokens {
     requests: AtomicU64,
+    times: std::sync::Mutex<Vec<tokio::time::Instant>>,
 }
 
 impl MintCredential for HourTokens {
     fn mint(&self) -> BoxFuture<'_, Result<MintedCredential, lakebase::Error>> {
         Box::pin(async move {
             self.requests.fetch_add(1, Ordering::Relaxed);
+            self.times.lock().unwrap().push(tokio::time::Instant::now());
             tokio::time::sleep(Duration::from_millis(100)).await;
             Ok(MintedCredential {
                 token: "token".into(),
@@ -188,38 +192,55 @@ impl MintCredential for HourTokens {
     }
 }
 
-fn mints_per_hour() {
-    const HOURS: u32 = 3;
-    const PER_MINUTE: u32 = 200;
+/// Credential requests over `hours` simulated hours at `per_minute` new connections a
+/// minute with one-hour tokens, on `policy`: how many, and the steady rate per hour (from
+/// the median time between two requests).
+fn simulate_mints(policy: RefreshPolicy, hours: u32, per_minute: u32) -> (u64, f64) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
         .expect("runtime");
-    let (requests, connections) = runtime.block_on(async {
+    runtime.block_on(async {
         let minter = Arc::new(HourTokens::default());
-        let cache = CredentialCache::new("bench", minter.clone(), RefreshPolicy::default());
-        let interval = Duration::from_secs(60) / PER_MINUTE;
-        let mut connections = 0u64;
-        let end = tokio::time::Instant::now() + Duration::from_secs(3600) * HOURS;
+        let cache = CredentialCache::new("bench", minter.clone(), policy);
+        let interval = Duration::from_secs(60) / per_minute;
+        let end = tokio::time::Instant::now() + Duration::from_secs(3600) * hours;
         while tokio::time::Instant::now() < end {
             cache.get().await.unwrap();
-            connections += 1;
             tokio::time::sleep(interval).await;
         }
-        (minter.requests.load(Ordering::Relaxed), connections)
-    });
-    let per_hour = requests as f64 / f64::from(HOURS);
+        let times = minter.times.lock().unwrap().clone();
+        let mut gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        let per_hour = 3600.0 / p50(&mut gaps).as_secs_f64();
+        (
+            minter.requests.load(Ordering::Relaxed),
+            (per_hour * 1000.0).round() / 1000.0,
+        )
+    })
+}
+
+fn mints_per_hour() {
+    const HOURS: u32 = 24;
+    const PER_MINUTE: u32 = 200;
+    let (mints, per_hour) = simulate_mints(RefreshPolicy::default(), HOURS, PER_MINUTE);
+    let node_margin = RefreshPolicy {
+        refresh_ahead: Duration::from_secs(120),
+        ..RefreshPolicy::default()
+    };
+    let (_, two_minutes_per_hour) = simulate_mints(node_margin, HOURS, PER_MINUTE);
     println!(
         "{}",
         json!({
             "bench": "mints_per_hour",
             "simulated_hours": HOURS,
             "new_connections_per_minute": PER_MINUTE,
-            "connections": connections,
+            "connections": u64::from(HOURS * 60 * PER_MINUTE),
             "token_lifetime_s": 3600,
-            "pool_mints_per_hour": (per_hour * 100.0).round() / 100.0,
-            "node_driver_mints_per_hour": ((60.0_f64 / 58.0) * 100.0).round() / 100.0,
+            "pool_mints": mints,
+            "pool_mints_per_hour": per_hour,
+            "pool_refresh_ahead_2min_mints_per_hour": two_minutes_per_hour,
+            "node_driver_mints_per_hour": ((60.0_f64 / 58.0) * 1000.0).round() / 1000.0,
             "psycopg_pattern_mints_per_hour": PER_MINUTE * 60,
         })
     );
@@ -245,8 +266,8 @@ async fn cold_start(lab: &Lab) {
         json!({
             "bench": "cold_start",
             "runs": COLD_RUNS,
-            "pool_p50_ms": micros(p50(&mut pooled)) / 1000.0,
-            "connection_string_plus_tokio_postgres_p50_ms": micros(p50(&mut direct)) / 1000.0,
+            "pool_p50_ms": millis(p50(&mut pooled)),
+            "connection_string_plus_tokio_postgres_p50_ms": millis(p50(&mut direct)),
         })
     );
 }

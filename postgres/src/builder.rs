@@ -58,14 +58,14 @@ pub struct PoolBuilder {
     read_only: bool,
     tls_mode: Option<TlsMode>,
     ca_cert_pem: Option<String>,
-    max_size: usize,
+    pub(crate) max_size: usize,
     connect_timeout: Duration,
-    wait_timeout: Option<Duration>,
-    max_lifetime: Option<Duration>,
+    pub(crate) wait_timeout: Option<Duration>,
+    pub(crate) max_lifetime: Option<Duration>,
     credential_ttl: Duration,
     refresh: RefreshPolicy,
     credentials: Option<CredentialCache>,
-    application_name: String,
+    pub(crate) application_name: String,
     env: Arc<dyn Env>,
 }
 
@@ -102,6 +102,15 @@ pub(crate) struct Target {
     pub(crate) port: u16,
     pub(crate) tls_mode: TlsMode,
     pub(crate) ca_cert_pem: Option<String>,
+}
+
+/// Where and as whom, with the credential cache: everything but the pool itself.
+pub(crate) struct Resolved {
+    pub(crate) target: Target,
+    pub(crate) client: Client,
+    pub(crate) host: String,
+    pub(crate) user: String,
+    pub(crate) credentials: CredentialCache,
 }
 
 impl PoolBuilder {
@@ -287,36 +296,14 @@ impl PoolBuilder {
     /// given), prepares TLS, and builds the pool. The first credential is requested in the
     /// background at once; no connection is opened until [`Pool::get`].
     pub async fn build(self) -> Result<Pool, Error> {
-        let target = self.target()?;
-        let env = self.env.clone();
-        let client = match &self.client {
-            Some(client) => client.clone(),
-            None => Config::builder()
-                .env(env.clone())
-                .build()
-                .and_then(Client::new)
-                .map_err(|e| Error::api("configure the Lakebase client", e))?,
-        };
-        let explicit_host = self.host.clone().or_else(|| env.var("PGHOST"));
-        let (host, user) = tokio::join!(self.resolve_host(&client, &target.endpoint, explicit_host), async {
-            client
-                .postgres_user_from(self.user.as_deref(), env.as_ref())
-                .await
-                .map_err(|e| Error::api("resolve the Postgres user", e))
-        });
-        let (host, user) = (host?, user?);
+        let Resolved {
+            target,
+            client,
+            host,
+            user,
+            credentials,
+        } = self.resolve().await?;
         let tls = tls::connector(target.tls_mode, &host, target.ca_cert_pem.as_deref())?;
-
-        let credentials = self.credentials.clone().unwrap_or_else(|| {
-            CredentialCache::for_endpoint(
-                client.clone(),
-                target.endpoint.clone(),
-                self.credential_ttl,
-                self.refresh.clone(),
-            )
-        });
-        credentials.prefetch();
-
         let mut pg = tokio_postgres::Config::new();
         pg.host(&host)
             .port(target.port)
@@ -373,6 +360,44 @@ impl PoolBuilder {
                 credentials,
             },
         ))
+    }
+
+    /// Checks the settings, then resolves host and user concurrently with the first
+    /// credential request.
+    pub(crate) async fn resolve(&self) -> Result<Resolved, Error> {
+        let target = self.target()?;
+        let env = self.env.clone();
+        let client = match &self.client {
+            Some(client) => client.clone(),
+            None => Config::builder()
+                .env(env.clone())
+                .build()
+                .and_then(Client::new)
+                .map_err(|e| Error::api("configure the Lakebase client", e))?,
+        };
+        let credentials = self.credentials.clone().unwrap_or_else(|| {
+            CredentialCache::for_endpoint(
+                client.clone(),
+                target.endpoint.clone(),
+                self.credential_ttl,
+                self.refresh.clone(),
+            )
+        });
+        credentials.prefetch();
+        let explicit_host = self.host.clone().or_else(|| env.var("PGHOST"));
+        let (host, user) = tokio::join!(self.resolve_host(&client, &target.endpoint, explicit_host), async {
+            client
+                .postgres_user_from(self.user.as_deref(), env.as_ref())
+                .await
+                .map_err(|e| Error::api("resolve the Postgres user", e))
+        });
+        Ok(Resolved {
+            target,
+            client,
+            host: host?,
+            user: user?,
+            credentials,
+        })
     }
 
     async fn resolve_host(

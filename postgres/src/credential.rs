@@ -38,6 +38,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Lifetime asked for by default: the service's maximum, one hour.
 pub const DEFAULT_CREDENTIAL_TTL: Duration = Duration::from_secs(3600);
 
+/// Shortest delay between failed background refreshes.
+const MIN_RETRY_DELAY: Duration = Duration::from_millis(100);
+
 /// A database credential in the cache. `Debug` never shows the token.
 #[derive(Debug)]
 pub struct Credential {
@@ -120,9 +123,13 @@ impl MintCredential for EndpointMinter {
                     message: "the response has no token".to_owned(),
                     body_snippet: String::new(),
                 })?;
-            // The server's wall-clock expiry becomes a point on the monotonic clock now.
+            // The server's wall-clock expiry becomes a point on the monotonic clock now; never
+            // later than asked for, should the local clock be behind the server's.
             let lifetime = match credential.expire_time {
-                Some(at) => (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO),
+                Some(at) => (at - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(self.ttl),
                 None => self.ttl,
             };
             Ok(MintedCredential {
@@ -169,10 +176,14 @@ impl RefreshPolicy {
         credential.expires_at - self.login_margin.min(credential.lifetime() / 10)
     }
 
-    /// Delay after the `failures`-th consecutive failed refresh.
+    /// Delay after the `failures`-th consecutive failed refresh (never under 100 ms, so a
+    /// zero setting cannot turn the refresher into a busy loop against the API).
     pub fn retry_delay(&self, failures: u32) -> Duration {
         let factor = 1u32.checked_shl(failures.saturating_sub(1)).unwrap_or(u32::MAX);
-        self.retry_initial.saturating_mul(factor).min(self.retry_max)
+        self.retry_initial
+            .saturating_mul(factor)
+            .min(self.retry_max)
+            .max(MIN_RETRY_DELAY)
     }
 }
 
@@ -279,6 +290,8 @@ struct Shared {
     mint_lock: tokio::sync::Mutex<()>,
     /// Signalled when a credential is stored or dropped, so the refresher reschedules.
     changed: Notify,
+    /// Id of the latest credential stored, for [`CredentialCache::subscribe`].
+    latest: tokio::sync::watch::Sender<u64>,
     minted: AtomicU64,
     failed: AtomicU64,
     rejected: AtomicU64,
@@ -310,6 +323,7 @@ impl CredentialCache {
                     state: Mutex::new(State::default()),
                     mint_lock: tokio::sync::Mutex::new(()),
                     changed: Notify::new(),
+                    latest: tokio::sync::watch::Sender::new(0),
                     minted: AtomicU64::new(0),
                     failed: AtomicU64::new(0),
                     rejected: AtomicU64::new(0),
@@ -358,6 +372,13 @@ impl CredentialCache {
             drop(state);
             shared.changed.notify_one();
         }
+    }
+
+    /// The id of the latest credential stored (0 before the first); it changes whenever a
+    /// new credential is minted, so holders of a copy of the token (sqlx connect options)
+    /// can follow it.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.owner.shared.latest.subscribe()
     }
 
     /// The cached credential, usable or not.
@@ -457,6 +478,7 @@ impl Shared {
                 state.last_error = None;
                 drop(state);
                 self.changed.notify_one();
+                self.latest.send_replace(id);
                 Ok(credential)
             }
             Err(error) => {

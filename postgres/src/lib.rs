@@ -36,6 +36,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With the `sqlx` feature, `PoolBuilder::build_sqlx` gives a `sqlx::PgPool` on the same
+//! credential machinery (see `sqlx_pool`).
+//!
 //! For tests, [`TestBranch`] creates a branch with a TTL, hands back a pool on it, and
 //! deletes it on drop.
 
@@ -46,6 +49,8 @@ mod connect;
 pub mod credential;
 pub mod error;
 pub mod pool;
+#[cfg(feature = "sqlx")]
+pub mod sqlx_pool;
 pub mod test_branch;
 pub mod tls;
 
@@ -59,6 +64,8 @@ pub use credential::{
 };
 pub use error::{Error, TimeoutKind};
 pub use pool::{Pool, PoolStatus};
+#[cfg(feature = "sqlx")]
+pub use sqlx_pool::SqlxPool;
 pub use test_branch::{TestBranch, TestBranchBuilder};
 pub use tls::TlsMode;
 

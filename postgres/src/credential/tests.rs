@@ -276,6 +276,11 @@ fn retry_delays_double_up_to_the_cap() {
     let delays: Vec<u64> = (1..=8).map(|n| policy.retry_delay(n).as_secs()).collect();
     assert_eq!(delays, vec![1, 2, 4, 8, 16, 30, 30, 30]);
     assert_eq!(policy.retry_delay(200), Duration::from_secs(30));
+    let zero = RefreshPolicy {
+        retry_initial: Duration::ZERO,
+        ..RefreshPolicy::default()
+    };
+    assert_eq!(zero.retry_delay(1), Duration::from_millis(100));
 }
 
 #[test]
