@@ -90,7 +90,7 @@ async fn full_lifecycle() {
         .unwrap();
     assert_eq!(b.name.as_deref(), Some("projects/lc-a/branches/dev"));
 
-    // Endpoint, settled.
+    // The branch's implicit read-write endpoint, taken over with replace_existing and settled.
     let endpoint = types::Endpoint {
         spec: Some(types::EndpointSpec {
             endpoint_type: Some(types::EndpointType::ReadWrite),
@@ -102,6 +102,7 @@ async fn full_lifecycle() {
     };
     let ep = client
         .create_endpoint(&dev, "primary", endpoint)
+        .replace_existing(true)
         .await
         .unwrap()
         .wait_until_settled()
