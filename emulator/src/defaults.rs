@@ -51,8 +51,10 @@ pub const ENDPOINT_SUSPEND_TIMEOUT: &str = "300s";
 pub const OP_LATENCY: Duration = Duration::from_millis(200);
 
 /// How long an endpoint keeps `status.pending_state` after its operation finished, by
-/// default; meanwhile deleting or (re-)creating endpoints of its branch answers 409.
-pub const RECONCILE: Duration = Duration::from_millis(300);
+/// default; meanwhile deleting or re-creating it answers 409. Long enough that a client
+/// polling the operation with the official SDKs' one-second backoff still sees it (so clients
+/// learn to wait for `pending_state` to clear), short next to the service's own.
+pub const RECONCILE: Duration = Duration::from_secs(2);
 
 /// Cloud region named in endpoint host names.
 pub const REGION: &str = "us-east-1";

@@ -69,7 +69,8 @@ fn refresh_status(v: &mut Value, defaults: &Value) {
     if let Some(g) = obj(&spec, "group") {
         wire::set(&mut s, "group", g);
     } else {
-        for (k, d) in [("autoscaling_limit_min_cu", 0.5), ("autoscaling_limit_max_cu", 2.0)] {
+        let (min, max) = crate::defaults::ENDPOINT_AUTOSCALING_CU;
+        for (k, d) in [("autoscaling_limit_min_cu", min), ("autoscaling_limit_max_cu", max)] {
             let x = obj(&spec, k).or_else(|| obj(defaults, k)).unwrap_or(json!(d));
             wire::set(&mut s, k, x);
         }
@@ -83,7 +84,9 @@ fn refresh_status(v: &mut Value, defaults: &Value) {
                     obj(defaults, "suspend_timeout_duration")
                 }
             })
-            .or_else(|| (defaults.get("no_suspension").is_none()).then(|| json!("300s")));
+            .or_else(|| {
+                (defaults.get("no_suspension").is_none()).then(|| json!(crate::defaults::ENDPOINT_SUSPEND_TIMEOUT))
+            });
         if let Some(x) = susp {
             wire::set(&mut s, "suspend_timeout_duration", x);
         }
