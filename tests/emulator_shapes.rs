@@ -74,10 +74,12 @@ const EXCEPTIONS: &[Exception] = &[
         diffs: &["first response: status: recorded 403 (PERMISSION_DENIED), emulator 200 (no error_code)"],
     },
     Exception {
-        id: "delete_endpoint/conflict_reconciliation",
-        reason: "NOT REPRODUCIBLE: the emulator has no endpoint reconciliation, so no transient 409 RESOURCE_CONFLICT \
-                 on delete",
-        diffs: &["first response: status: recorded 409 (RESOURCE_CONFLICT), emulator 200 (no error_code)"],
+        id: "create_endpoint/call",
+        reason: "RECORDING: the scripted server had no implicit endpoint, so creating `primary` on a new branch \
+                 succeeded; the service gives every branch a read-write `primary` and answers a create without \
+                 replace_existing 409 ALREADY_EXISTS (databricks/cli libs/testserver/postgres.go \
+                 createDefaultEndpointLocked, acceptance/bundle/resources/postgres_endpoints/replace_existing)",
+        diffs: &["first response: status: recorded 200, emulator 409 (ALREADY_EXISTS)"],
     },
     Exception {
         id: "list_cdf_statuses/no_page_size",
@@ -204,8 +206,21 @@ fn run_trial(l: &Loaded) -> Result<(), String> {
     judge(&c.id, &diffs)
 }
 
-/// Compares the differences found with the exceptions table.
+/// Whether a difference is the one every recording of a read or an operation result shows,
+/// reviewed once for all cases: the shared cassettes come from a scripted server that echoed
+/// `spec`, while the service answers with `status` only, and so does the emulator
+/// (databricks/cli libs/testserver/postgres.go: "Clear spec - API only returns status",
+/// "the real API only echoes Status on GET"; the goldens of
+/// acceptance/bundle/resources/postgres_*/ show remote state without `spec`).
+fn is_spec_echo(diff: &str) -> bool {
+    diff.rsplit_once(": missing $")
+        .is_some_and(|(_, path)| path == ".spec" || path.ends_with(".spec"))
+}
+
+/// Compares the differences found (less [`is_spec_echo`] ones) with the exceptions table.
 fn judge(id: &str, diffs: &[String]) -> Result<(), String> {
+    let diffs: Vec<String> = diffs.iter().filter(|d| !is_spec_echo(d)).cloned().collect();
+    let diffs = diffs.as_slice();
     let listed = |d: &str| d.replace('\n', " ");
     match EXCEPTIONS.iter().find(|e| e.id == id) {
         None if diffs.is_empty() => Ok(()),
@@ -254,7 +269,17 @@ fn list_items(body: &Value) -> Vec<&Value> {
 }
 
 async fn run_case(c: &Cassette) -> Result<Vec<String>, String> {
-    let mut builder = Emulator::builder().op_latency(Duration::ZERO).token(TOKEN);
+    // Endpoints reconcile only where the recording shows the window (its 409); elsewhere
+    // arranged endpoints are changed right away.
+    let reconcile = if c.id == "delete_endpoint/conflict_reconciliation" {
+        Duration::from_secs(60)
+    } else {
+        Duration::ZERO
+    };
+    let mut builder = Emulator::builder()
+        .op_latency(Duration::ZERO)
+        .reconcile(reconcile)
+        .token(TOKEN);
     if let Some(n) = default_page_size(c) {
         builder = builder.default_page_size(n);
     }

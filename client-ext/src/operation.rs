@@ -273,16 +273,26 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
 }
 
 impl<M: DeserializeOwned> Operation<types::Endpoint, M> {
-    /// Waits for the operation, then keeps reading the endpoint until its
-    /// `status.pending_state` clears: an endpoint operation can finish while the compute
-    /// is still changing state.
+    /// Waits for the operation, then reads the endpoint until its `status.pending_state`
+    /// clears: an endpoint operation can finish (with a result showing no pending state)
+    /// while the endpoint still reconciles, and the service answers a delete or re-create
+    /// meanwhile with 409 "reconciliation". Once this returns, neither is refused.
     pub async fn wait_until_settled(self) -> Result<types::Endpoint, Error> {
         let client = self.client.clone();
         let policy = client.polling_policy().clone();
-        let mut endpoint = self.wait_with(&policy).await?;
+        let done = self.wait_with(&policy).await?;
+        let name = done
+            .name
+            .as_deref()
+            .unwrap_or_default()
+            .parse::<crate::names::EndpointName>()?;
         let mut clock = Stopwatch::start();
         let mut reads = 0;
-        while endpoint.status.as_ref().is_some_and(|s| s.pending_state.is_some()) {
+        loop {
+            let endpoint = client.get_endpoint(&name).await?;
+            if endpoint.status.as_ref().is_none_or(|s| s.pending_state.is_none()) {
+                return Ok(endpoint);
+            }
             let Some(delay) = policy.next_delay(reads, clock.elapsed()) else {
                 return Err(Error::Timeout {
                     what: "endpoint pending_state to clear".to_string(),
@@ -293,14 +303,7 @@ impl<M: DeserializeOwned> Operation<types::Endpoint, M> {
             };
             clock.sleep(client.sleeper().as_ref(), delay).await;
             reads += 1;
-            let name = endpoint
-                .name
-                .as_deref()
-                .unwrap_or_default()
-                .parse::<crate::names::EndpointName>()?;
-            endpoint = client.get_endpoint(&name).await?;
         }
-        Ok(endpoint)
     }
 }
 

@@ -90,7 +90,7 @@ async fn full_lifecycle() {
         .unwrap();
     assert_eq!(b.name.as_deref(), Some("projects/lc-a/branches/dev"));
 
-    // Endpoint, settled.
+    // The branch's implicit read-write endpoint, taken over with replace_existing and settled.
     let endpoint = types::Endpoint {
         spec: Some(types::EndpointSpec {
             endpoint_type: Some(types::EndpointType::ReadWrite),
@@ -102,6 +102,7 @@ async fn full_lifecycle() {
     };
     let ep = client
         .create_endpoint(&dev, "primary", endpoint)
+        .replace_existing(true)
         .await
         .unwrap()
         .wait_until_settled()
@@ -256,4 +257,61 @@ async fn a_listing_completes_through_injected_faults() {
     assert!(retries > 0, "the seeded fault rate injected no fault");
     // Every request is one page or one retry of a page.
     assert_eq!(emulator.request_count("list_projects"), 6 + retries);
+}
+
+#[tokio::test]
+async fn wait_until_settled_outlasts_the_reconciliation_window_that_wait_does_not() {
+    let emulator = Emulator::builder()
+        .op_latency(Duration::from_millis(20))
+        .reconcile(Duration::from_secs(2))
+        .start()
+        .await
+        .unwrap();
+    let client = client(&emulator);
+    let name = ProjectName::new("settle").unwrap();
+    client
+        .create_project("settle", project("settle"))
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    let production = name.branch("production").unwrap();
+    let read_only = || types::Endpoint {
+        spec: Some(types::EndpointSpec {
+            endpoint_type: Some(types::EndpointType::ReadOnly),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+
+    // `wait` returns when the operation is done, while the endpoint still reconciles.
+    let ro = production.endpoint("ro").unwrap();
+    let done = client
+        .create_endpoint(&production, "ro", read_only())
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    assert_eq!(done.status.and_then(|s| s.pending_state), None);
+    let reconciling = client.get_endpoint(&ro).await.unwrap();
+    assert!(reconciling.status.and_then(|s| s.pending_state).is_some());
+    let err = client.delete_endpoint(&ro).await.unwrap_err();
+    assert_eq!(err.status(), Some(409), "{err:?}");
+    assert!(
+        err.as_api_error().unwrap().message.contains("reconciliation"),
+        "{err:?}"
+    );
+
+    // `wait_until_settled` returns once it has: the delete goes through at once.
+    let settled = production.endpoint("settled").unwrap();
+    client
+        .create_endpoint(&production, "settled", read_only())
+        .await
+        .unwrap()
+        .wait_until_settled()
+        .await
+        .unwrap();
+    client.delete_endpoint(&settled).await.unwrap().wait().await.unwrap();
 }

@@ -66,6 +66,10 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Time a long-running operation takes before `done: true`.
     pub op_latency: Duration,
+    /// How long an endpoint stays reconciling after its operation finished: its
+    /// `status.pending_state` stays set, and deleting or (re-)creating endpoints of its
+    /// branch answers `409` with "reconciliation" in the message.
+    pub reconcile: Duration,
     /// When set, the only accepted personal access token (M2M-issued tokens are also accepted).
     /// When unset, any non-empty bearer token is accepted.
     pub token: Option<String>,
@@ -92,7 +96,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            op_latency: Duration::from_millis(200),
+            op_latency: crate::defaults::OP_LATENCY,
+            reconcile: crate::defaults::RECONCILE,
             token: None,
             m2m: None,
             m2m_token_lifetime: Duration::from_secs(3600),

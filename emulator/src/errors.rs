@@ -61,6 +61,49 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "RESOURCE_CONFLICT", message)
     }
 
+    /// 400 `BAD_REQUEST`, the service's code for a duplicate role or database and a second
+    /// read-write endpoint.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+
+    /// 409 `RESOURCE_CONFLICT` while the endpoints of a branch are reconciling.
+    pub fn reconciling() -> Self {
+        Self::conflict("Endpoint reconciliation still in progress; retry once status.pending_state has cleared.")
+    }
+
+    /// 400 `BAD_REQUEST` refusing to delete a resource its parent manages (a root branch, a
+    /// read-write endpoint), with the `ErrorInfo` (reason `RESOURCE_CONFLICT`, metadata
+    /// `declarative_context: MANAGED_BY_PARENT`) declarative clients key on to leave the
+    /// delete to the parent's cascade.
+    pub fn managed_by_parent(message: impl Into<String>) -> Self {
+        let mut e = Self::bad_request(message);
+        e.details.push(json!({
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "RESOURCE_CONFLICT",
+            "domain": "databricks.com",
+            "metadata": {"declarative_context": "MANAGED_BY_PARENT"},
+        }));
+        e
+    }
+
+    /// 400 `INVALID_PARAMETER_VALUE` for a required id left out or empty, in the service's
+    /// words.
+    pub fn required(field: &str) -> Self {
+        Self::invalid(format!(
+            "Field '{field}' is required, expected non-default value (not \"\")!"
+        ))
+    }
+
+    /// 404 `NOT_FOUND` for a database's owner role that does not exist, in the service's words.
+    pub fn role_not_found(role_id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("role not found; role_id:\"{role_id}\" [TraceId: {}]", trace_id()),
+        )
+    }
+
     /// 404 `NOT_FOUND` for a resource `kind` (e.g. `Project`) named `name`.
     pub fn not_found(kind: &str, name: &str) -> Self {
         let id = name.rsplit('/').next().unwrap_or(name);
@@ -76,12 +119,20 @@ impl ApiError {
         e
     }
 
-    /// 409 `ALREADY_EXISTS` for a resource `kind` named `name`.
+    /// 409 `ALREADY_EXISTS` for a resource `kind` named `name`, worded as the service words
+    /// it (`branch with such id already exists`; projects add `in the workspace`).
     pub fn already_exists(kind: &str, name: &str) -> Self {
+        let noun = match kind {
+            "SyncedTable" => "synced table".to_string(),
+            "DataApi" => "data api".to_string(),
+            "CdfConfig" => "cdf config".to_string(),
+            other => other.to_lowercase(),
+        };
+        let scope = if kind == "Project" { " in the workspace" } else { "" };
         let mut e = Self::new(
             StatusCode::CONFLICT,
             "ALREADY_EXISTS",
-            format!("{kind} '{name}' already exists."),
+            format!("{noun} with such id already exists{scope}"),
         );
         e.details
             .push(error_info("RESOURCE_ALREADY_EXISTS", json!({"resource_name": name})));

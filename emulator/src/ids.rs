@@ -31,6 +31,26 @@ fn check_dns(field: &str, id: &str, min: usize) -> Result<(), ApiError> {
     }
 }
 
+/// The pattern the service checks database ids against.
+pub const DATABASE_ID_PATTERN: &str = "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$";
+
+/// Validates a database id against [`DATABASE_ID_PATTERN`], answering in the service's words.
+pub fn check_database_id(id: &str) -> Result<(), ApiError> {
+    let ok = (1..=63).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && !id.ends_with('-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "Field database_id must match pattern {DATABASE_ID_PATTERN}, got '{id}'."
+        )))
+    }
+}
+
 /// Validates a CDF config id: `[a-z][a-z0-9_]{0,62}`.
 pub fn check_cdf_config_id(id: &str) -> Result<(), ApiError> {
     let ok = (1..=63).contains(&id.len())

@@ -26,6 +26,7 @@
 
 mod auth;
 mod config;
+pub mod defaults;
 mod dispatch;
 mod errors;
 mod faults;
@@ -100,15 +101,26 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Address to bind (default `127.0.0.1:0`).
+    /// Address to bind (default `127.0.0.1:0`). Bound to anything but loopback, the
+    /// `/_emulator/*` admin routes need the [`EmulatorBuilder::token`] (and are closed
+    /// without one).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.config.bind = addr;
         self
     }
 
-    /// Time long-running operations take (default 200 ms).
+    /// Time long-running operations take (default [`defaults::OP_LATENCY`]).
     pub fn op_latency(mut self, latency: Duration) -> Self {
         self.config.op_latency = latency;
+        self
+    }
+
+    /// How long an endpoint keeps reconciling after its operation finished (default
+    /// [`defaults::RECONCILE`]): `status.pending_state` stays set, and deleting or
+    /// (re-)creating endpoints of its branch meanwhile answers `409` "Endpoint reconciliation
+    /// still in progress", as the service does. Zero turns the window off.
+    pub fn reconcile(mut self, window: Duration) -> Self {
+        self.config.reconcile = window;
         self
     }
 
@@ -298,6 +310,13 @@ impl Emulator {
     pub fn set_op_latency(&self, latency: Duration) {
         if let Ok(mut rt) = self.state.runtime.lock() {
             rt.op_latency = latency;
+        }
+    }
+
+    /// Changes the reconciliation window of endpoint changes made from now on.
+    pub fn set_reconcile(&self, window: Duration) {
+        if let Ok(mut rt) = self.state.runtime.lock() {
+            rt.reconcile = window;
         }
     }
 

@@ -16,13 +16,19 @@ struct Args {
     /// TCP port (0 = any free port).
     #[arg(long, default_value_t = 8080, env = "LAKEBASE_EMULATOR_PORT")]
     port: u16,
-    /// Address to bind; loopback unless you pass e.g. 0.0.0.0.
+    /// Address to bind; loopback unless you pass e.g. 0.0.0.0 (then the /_emulator/* admin
+    /// routes need --token).
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     bind: IpAddr,
     /// Duration of long-running operations, in milliseconds.
     #[arg(long = "op-latency", value_name = "MS", default_value_t = 200)]
     op_latency_ms: u64,
-    /// Accept only this bearer token (default: any non-empty token).
+    /// How long an endpoint keeps reconciling (pending_state set; deletes and re-creates
+    /// answered 409) after its operation finished, in milliseconds.
+    #[arg(long = "reconcile-ms", value_name = "MS", default_value_t = lakebase_emulator::defaults::RECONCILE.as_millis() as u64)]
+    reconcile_ms: u64,
+    /// Accept only this bearer token (default: any non-empty token); bound beyond loopback,
+    /// the /_emulator/* admin routes need it too.
     #[arg(long, env = "LAKEBASE_EMULATOR_TOKEN")]
     token: Option<String>,
     /// OAuth M2M client id accepted by /oidc/v1/token (with --client-secret).
@@ -113,6 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut b = Emulator::builder()
         .bind(SocketAddr::new(a.bind, a.port))
         .op_latency(Duration::from_millis(a.op_latency_ms))
+        .reconcile(Duration::from_millis(a.reconcile_ms))
         .m2m_token_lifetime(Duration::from_secs(a.token_lifetime))
         .faults(faults)
         .default_page_size(a.page_size)

@@ -68,7 +68,7 @@ pub fn render(op: &OpRecord, now: Instant) -> Value {
             Outcome::Resource(kind, v) => {
                 let mut r = Map::new();
                 r.insert("@type".into(), Value::String(format!("{TYPE_PREFIX}{kind}")));
-                if let Some(o) = v.as_object() {
+                if let Some(o) = crate::store::public(v.clone()).as_object() {
                     r.extend(o.clone());
                 }
                 m.insert("response".into(), Value::Object(r));

@@ -36,6 +36,8 @@ pub const API_PREFIX: &str = "/api/2.0/postgres/";
 pub struct Runtime {
     /// Latency of long-running operations.
     pub op_latency: Duration,
+    /// Reconciliation window of endpoint changes.
+    pub reconcile: Duration,
     /// Default list page size.
     pub default_page_size: usize,
 }
@@ -65,6 +67,9 @@ pub struct AppState {
     pub total: AtomicU64,
     /// Fixed accepted token, if any.
     pub token: Option<String>,
+    /// Whether the `/_emulator/*` admin routes ask for [`AppState::token`]: when the
+    /// server is bound to anything but loopback.
+    pub admin_needs_token: bool,
     /// Accepted client credentials, if restricted.
     pub m2m: Option<M2mCredentials>,
     /// Lifetime of issued OAuth tokens.
@@ -106,6 +111,7 @@ impl AppState {
             credential_ttl: cfg.credential_ttl,
             runtime: Mutex::new(Runtime {
                 op_latency: cfg.op_latency,
+                reconcile: cfg.reconcile,
                 default_page_size: cfg.default_page_size.max(1),
             }),
             faults: Mutex::new(FaultEngine::new(cfg.faults.clone())),
@@ -113,6 +119,7 @@ impl AppState {
             counts: Mutex::new(BTreeMap::new()),
             total: AtomicU64::new(0),
             token: cfg.token.clone(),
+            admin_needs_token: !cfg.bind.ip().is_loopback(),
             m2m: cfg.m2m.clone(),
             m2m_token_lifetime: cfg.m2m_token_lifetime,
             workspace_id: cfg.workspace_id.clone(),
@@ -140,6 +147,7 @@ impl AppState {
             now: chrono::Utc::now(),
             instant: Instant::now(),
             op_latency: rt.op_latency,
+            reconcile: rt.reconcile,
             default_page_size: rt.default_page_size,
             salt: self.salt,
             fail_op,
@@ -282,6 +290,34 @@ async fn log(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Re
     resp
 }
 
+/// Guards the `/_emulator/*` admin routes of a server bound beyond loopback: they need the
+/// emulator's own token (`--token`); without one configured they are closed.
+async fn admin_auth(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if !state.admin_needs_token {
+        return next.run(req).await;
+    }
+    let Some(expected) = &state.token else {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "The admin routes of an emulator bound beyond loopback need its token: start it with --token.",
+        )
+        .into_response();
+    };
+    let sent = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if sent == Some(expected.as_str()) {
+        next.run(req).await
+    } else {
+        ApiError::unauthenticated("The admin routes need the emulator's token as 'Authorization: Bearer <token>'.")
+            .into_response()
+    }
+}
+
 async fn get_faults(State(state): State<Arc<AppState>>) -> Response {
     match state.faults.lock() {
         Ok(f) => Json(f.config().clone()).into_response(),
@@ -375,6 +411,13 @@ async fn fallback(method: Method, uri: Uri) -> Response {
 
 /// The application router.
 pub fn router(state: Arc<AppState>) -> Router {
+    let admin = Router::new()
+        .route("/_emulator/faults", get(get_faults).put(put_faults))
+        .route("/_emulator/stats", get(stats))
+        .route("/_emulator/cdf-statuses", post(add_cdf_status))
+        .route("/_emulator/ca.pem", get(ca_pem))
+        .route("/_emulator/suspend", post(suspend))
+        .route_layer(middleware::from_fn_with_state(state.clone(), admin_auth));
     Router::new()
         .route("/api/2.0/postgres/{*rest}", any(api))
         .route("/.well-known/databricks-config", get(auth::host_metadata))
@@ -383,11 +426,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(auth::oidc_discovery),
         )
         .route("/oidc/v1/token", post(auth::token))
-        .route("/_emulator/faults", get(get_faults).put(put_faults))
-        .route("/_emulator/stats", get(stats))
-        .route("/_emulator/cdf-statuses", post(add_cdf_status))
-        .route("/_emulator/ca.pem", get(ca_pem))
-        .route("/_emulator/suspend", post(suspend))
+        .merge(admin)
         .route("/api/2.0/preview/scim/v2/Me", get(scim_me))
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(state.clone(), log))

@@ -50,6 +50,9 @@ pub struct Store {
     pub passwords: HashMap<String, String>,
     /// Database credentials issued, by SHA-256 of the token (the token itself is not kept).
     pub credentials: HashMap<String, IssuedCredential>,
+    /// Endpoints reconciling after a change, and branches after an endpoint deletion, with
+    /// the end of their window (not kept across restarts).
+    pub reconciling: HashMap<String, Instant>,
     next_seq: u64,
 }
 
@@ -74,9 +77,10 @@ impl Store {
         self.records.get_mut(name).map(|r| &mut r.value)
     }
 
-    /// The resource as a client sees it at `now` (settled value plus any live overlay).
+    /// The resource as a client sees it at `now`: the settled value plus any live overlay,
+    /// in the service's read shape ([`public`]).
     pub fn view(&self, name: &str, now: Instant) -> Option<Value> {
-        self.records.get(name).map(|r| render(r, now))
+        self.records.get(name).map(|r| public(render(r, now)))
     }
 
     /// Inserts or replaces a resource; a replaced resource keeps its list position.
@@ -150,6 +154,19 @@ impl Store {
             .filter_map(|(_, n)| self.records.get(n).map(|r| (n, &r.value)))
             .collect()
     }
+}
+
+/// What the service answers of a stored resource: a resource with a `status` is read back
+/// without its `spec` (the service never echoes `spec`, nor the input-only `no_expiry`,
+/// `replace_existing` or `purge`, which live there or in the query). The emulator keeps the
+/// spec internally, to apply update masks to it.
+pub fn public(mut v: Value) -> Value {
+    if let Some(obj) = v.as_object_mut()
+        && obj.get("status").is_some_and(Value::is_object)
+    {
+        obj.remove("spec");
+    }
+    v
 }
 
 fn render(r: &Record, now: Instant) -> Value {

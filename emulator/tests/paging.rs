@@ -108,7 +108,6 @@ async fn empty_collections_are_empty_objects() {
     t.fixture("p").await;
     for path in [
         "projects/p/snapshots",
-        "projects/p/branches/dev/endpoints",
         "projects/p/branches/dev/databases/app-db/cdf-configs",
     ] {
         assert_eq!(t.get(path).await, (200, json!({})), "{path}");

@@ -316,11 +316,19 @@ impl<'a> Arranger<'a> {
                 return Ok(());
             }
             self.ensure_parents(name).await?;
+            let kind = kind_of(name).ok_or_else(|| format!("arrange: not a resource name: {name}"))?;
             if self.exists(name).await? {
+                if kind == Kind::Endpoint && template.is_some() {
+                    // The branch's implicit `primary`: taken over as the service allows,
+                    // with `replace_existing=true`, to get the recorded settings.
+                    let (method, path, body) = self.create_request(name, template).await?;
+                    let path = format!("{path}&replace_existing=true");
+                    let op = self.api.ok(method, &path, Some(&body)).await?;
+                    self.api.wait(op).await?;
+                }
                 self.made.insert(name.to_string());
                 return Ok(());
             }
-            let kind = kind_of(name).ok_or_else(|| format!("arrange: not a resource name: {name}"))?;
             if kind == Kind::CdfStatus {
                 let config = parent_of(name).unwrap_or_default();
                 self.emu

@@ -23,7 +23,8 @@ source "$ROOT/emulator/tests/sdk_env.sh"
 
 sdk_venv
 LATENCY="${OP_LATENCY_MS:-300}"
-start_emulator --token dapi-conformance-token --op-latency "$LATENCY"
+# No endpoint reconciliation window: its transient 409s would make recordings depend on timing.
+start_emulator --token dapi-conformance-token --op-latency "$LATENCY" --reconcile-ms 0
 
 echo "== recording into $OUT"
 rm -f "$OUT"/*__rec_*.json

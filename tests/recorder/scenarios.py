@@ -14,7 +14,8 @@ from record import Scenario as S
 P = "projects/rec-app"
 PROD = f"{P}/branches/production"
 DEV = f"{P}/branches/dev"
-DEV_RW = f"{DEV}/endpoints/dev-rw"
+# The read-write endpoint every branch gets implicitly (taken over by create_endpoint/wait).
+DEV_RW = f"{DEV}/endpoints/primary"
 APP_OWNER = f"{DEV}/roles/app-owner"
 ALICE = f"{DEV}/roles/alice"
 ANALYSTS = f"{DEV}/roles/analysts"
@@ -275,7 +276,7 @@ SCENARIOS = [
     S("undelete_branch", "not_deleted", {"name": DEV}, expect="error"),
     S("undelete_branch", "not_found", {"name": f"{P}/branches/nope"}, expect="error"),
     # ------------------------------------------------------------------ endpoints
-    S("create_endpoint", "wait", {"parent": DEV, "endpoint_id": "dev-rw", "endpoint": {"spec": {
+    S("create_endpoint", "wait", {"parent": DEV, "endpoint_id": "primary", "replace_existing": True, "endpoint": {"spec": {
         "endpoint_type": RW, "autoscaling_limit_min_cu": 0.5, "autoscaling_limit_max_cu": 2,
         "suspend_timeout_duration": "300s"}}}, wait=True),
     S("create_endpoint", "read_only_call", {"parent": DEV, "endpoint_id": "dev-ro", "endpoint": {"spec": {
@@ -290,7 +291,7 @@ SCENARIOS = [
                                                                          "autoscaling_limit_min_cu": 1,
                                                                          "autoscaling_limit_max_cu": 2}}},
       wait=True),
-    S("create_endpoint", "already_exists", {"parent": DEV, "endpoint_id": "dev-rw",
+    S("create_endpoint", "already_exists", {"parent": DEV, "endpoint_id": "primary",
                                             "endpoint": {"spec": {"endpoint_type": RW}}}, expect="error"),
     S("create_endpoint", "missing_type", {"parent": DEV, "endpoint_id": "typeless", "endpoint": {"spec": {}}},
       expect="error"),

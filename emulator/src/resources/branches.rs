@@ -7,6 +7,7 @@ use super::{
     Call, Ctx, DeletionFields, base, check_body_name, check_enum, check_expiry, check_lsn, endpoints, expiry_of,
     is_deleted, real, required_id, restore, soft_delete, spec_of, touch,
 };
+use crate::defaults;
 use crate::errors::ApiError;
 use crate::ids;
 use crate::mask::{self, Rules};
@@ -14,7 +15,6 @@ use crate::operations::Outcome;
 use crate::wire;
 
 const KIND: &str = "Branch";
-const LOGICAL_SIZE: i64 = 31_457_280;
 
 const RULES: Rules = Rules {
     mutable: &["spec.is_protected", "spec.ttl", "spec.expire_time", "spec.no_expiry"],
@@ -54,7 +54,7 @@ pub fn insert_default(ctx: &mut Ctx<'_>, project: &str, name: &str, protected: b
         "status",
         json!({
             "branch_id": id, "current_state": "READY", "default": true, "is_protected": protected,
-            "logical_size_bytes": LOGICAL_SIZE, "state_change_time": now,
+            "logical_size_bytes": defaults::BRANCH_LOGICAL_SIZE_BYTES, "state_change_time": now,
         }),
     );
     let overlay = ctx.overlay(pending());
@@ -163,7 +163,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     wire::set(&mut v, "uid", json!(ids::friendly_uid("br")));
     let mut status = json!({
         "branch_id": id, "current_state": "READY", "default": false, "is_protected": false,
-        "logical_size_bytes": LOGICAL_SIZE, "state_change_time": now,
+        "logical_size_bytes": defaults::BRANCH_LOGICAL_SIZE_BYTES, "state_change_time": now,
     });
     if let Some(snap) = wire::str_at(&spec, "source_snapshot")? {
         wire::set(&mut status, "source_snapshot", json!(snap));
@@ -189,13 +189,21 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         let snapshot = wire::str_at(&v, "status.source_snapshot")?.map(str::to_string);
         let source = wire::str_at(&v, "status.source_branch")?.map(str::to_string);
         real::clone_branch(ctx, &name, source.as_deref(), snapshot.as_deref());
-        endpoints::insert(ctx, &name, "primary", endpoints::implicit_primary_spec())?;
     }
+    endpoints::insert_primary(ctx, &name)?;
     Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
 }
 
 fn name_of(call: &Call) -> String {
     call.branch()
+}
+
+/// Whether a branch is its project's root branch (the one the project was created with,
+/// branched from nothing).
+fn is_root(branch: &Value) -> bool {
+    ["status.source_branch", "status.source_snapshot"]
+        .iter()
+        .all(|p| wire::is_empty(wire::get(branch, p)))
 }
 
 /// `GET /projects/{p}/branches/{b}`.
@@ -230,6 +238,11 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     let cur = ctx.get(KIND, &name)?;
     let purge = call.query.flag("purge")?;
+    if is_root(&cur) {
+        return Err(ApiError::managed_by_parent(format!(
+            "Cannot delete root branch '{name}'. Root branches cannot be deleted independently."
+        )));
+    }
     if wire::bool_at(&cur, "status.default")? == Some(true) {
         return Err(ApiError::invalid_state(format!(
             "Cannot delete the default branch '{name}'."

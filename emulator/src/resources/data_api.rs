@@ -93,7 +93,12 @@ fn refresh_status(ctx: &Ctx<'_>, v: &mut Value, db: &Value) {
                 .and_then(Value::as_str)
                 .map(str::to_string)
         })
-        .unwrap_or_else(|| format!("ep-unassigned.database.{}.cloud.databricks.com", super::REGION));
+        .unwrap_or_else(|| {
+            format!(
+                "ep-unassigned.database.{}.cloud.databricks.com",
+                crate::defaults::REGION
+            )
+        });
     let pgdb = wire::get(db, "status.postgres_database")
         .and_then(Value::as_str)
         .unwrap_or_default();

@@ -19,13 +19,15 @@ const RULES: Rules = Rules {
 };
 
 fn check(ctx: &Ctx<'_>, branch: &str, name: &str, spec: &Value) -> Result<(), ApiError> {
-    let role = wire::str_at(spec, "role")?.ok_or_else(|| ApiError::invalid("Field 'spec.role' is required"))?;
-    if !role.starts_with(&format!("{branch}/roles/")) {
+    let role = wire::str_at(spec, "role")?
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::required("database.spec.role"))?;
+    let Some(role_id) = role.strip_prefix(&format!("{branch}/roles/")) else {
         return Err(ApiError::invalid(format!(
             "spec.role '{role}' is not a role of branch '{branch}'"
         )));
-    }
-    ctx.live("Role", role)?;
+    };
+    ctx.live("Role", role).map_err(|_| ApiError::role_not_found(role_id))?;
     if let Some(pg) = wire::str_at(spec, "postgres_database")? {
         if !(1..=63).contains(&pg.len()) {
             return Err(ApiError::invalid("spec.postgres_database must be 1-63 characters"));
@@ -36,10 +38,15 @@ fn check(ctx: &Ctx<'_>, branch: &str, name: &str, spec: &Value) -> Result<(), Ap
             .into_iter()
             .any(|(n, v)| n != name && wire::get(v, "status.postgres_database") == Some(&json!(pg)));
         if taken {
-            return Err(ApiError::already_exists("Postgres database", pg));
+            return Err(duplicate());
         }
     }
     Ok(())
+}
+
+/// The service's answer to a duplicate database: 400, not 409.
+fn duplicate() -> ApiError {
+    ApiError::bad_request("database with that name already exists")
 }
 
 fn refresh_status(v: &mut Value, id: &str) {
@@ -65,13 +72,13 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         Some(id) => id.to_string(),
         None => format!("db-{}", ids::hex8()),
     };
-    ids::check_long_id("database_id", &id)?;
+    ids::check_database_id(&id)?;
     let name = format!("{branch}/databases/{id}");
     let replace = call.query.flag("replace_existing")?;
     let spec = spec_of(&call.body)?;
     let existing = ctx.store.value(&name).cloned();
     if existing.is_some() && !replace {
-        return Err(ApiError::already_exists(KIND, &name));
+        return Err(duplicate());
     }
     check(ctx, &branch, &name, &spec)?;
     if let Some(op) = ctx.failing(&name, KIND) {

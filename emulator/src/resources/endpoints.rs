@@ -1,5 +1,8 @@
-//! Endpoints (computes): create (one read-write endpoint per branch), get, list, update,
-//! delete.
+//! Endpoints (computes): create (one read-write endpoint per branch, which every branch gets
+//! implicitly), get, list, update, delete (read-only endpoints only), and the
+//! reconciliation window that follows every change.
+
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
@@ -66,7 +69,8 @@ fn refresh_status(v: &mut Value, defaults: &Value) {
     if let Some(g) = obj(&spec, "group") {
         wire::set(&mut s, "group", g);
     } else {
-        for (k, d) in [("autoscaling_limit_min_cu", 0.5), ("autoscaling_limit_max_cu", 2.0)] {
+        let (min, max) = crate::defaults::ENDPOINT_AUTOSCALING_CU;
+        for (k, d) in [("autoscaling_limit_min_cu", min), ("autoscaling_limit_max_cu", max)] {
             let x = obj(&spec, k).or_else(|| obj(defaults, k)).unwrap_or(json!(d));
             wire::set(&mut s, k, x);
         }
@@ -80,7 +84,9 @@ fn refresh_status(v: &mut Value, defaults: &Value) {
                     obj(defaults, "suspend_timeout_duration")
                 }
             })
-            .or_else(|| (defaults.get("no_suspension").is_none()).then(|| json!("300s")));
+            .or_else(|| {
+                (defaults.get("no_suspension").is_none()).then(|| json!(crate::defaults::ENDPOINT_SUSPEND_TIMEOUT))
+            });
         if let Some(x) = susp {
             wire::set(&mut s, "suspend_timeout_duration", x);
         }
@@ -109,21 +115,22 @@ pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Result<
     let uid = ids::friendly_uid("ep");
     let mut v = Value::Object(base(&name, "endpoint_id", id, Some(branch), &now));
     wire::set(&mut v, "uid", json!(uid));
-    wire::set(&mut v, "spec", spec);
-    let host = |suffix: &str| format!("{uid}{suffix}.database.{}.cloud.databricks.com", super::REGION);
+    wire::set(&mut v, "spec", spec.clone());
+    let host = |suffix: &str| {
+        format!(
+            "{uid}{suffix}.database.{}.cloud.databricks.com",
+            crate::defaults::REGION
+        )
+    };
+    let hosts = if spec.get("endpoint_type") == Some(&json!(RW)) {
+        json!({"host": host(""), "read_write_pooled_host": host("-pooler")})
+    } else {
+        json!({"host": host(""), "read_only_host": host(""), "read_only_pooled_host": host("-pooler")})
+    };
     wire::set(
         &mut v,
         "status",
-        json!({
-            "endpoint_id": id,
-            "hosts": {
-                "host": host(""),
-                "read_only_host": host("-ro"),
-                "read_only_pooled_host": host("-ro-pooler"),
-                "read_write_pooled_host": host("-pooler"),
-            },
-            "last_active_time": now,
-        }),
+        json!({"endpoint_id": id, "hosts": hosts, "last_active_time": now}),
     );
     if let Some(host) = &real_host {
         real::set_hosts(&mut v, host);
@@ -143,9 +150,43 @@ pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Result<
     Ok(v)
 }
 
-/// The spec of the read-write endpoint a new branch gets implicitly.
-pub fn implicit_primary_spec() -> Value {
-    json!({"endpoint_type": RW})
+/// Stores the read-write endpoint `primary` every new branch gets implicitly; its status
+/// reports the project's default endpoint settings.
+pub fn insert_primary(ctx: &mut Ctx<'_>, branch: &str) -> Result<Value, ApiError> {
+    insert(
+        ctx,
+        branch,
+        crate::defaults::PRIMARY_ENDPOINT_ID,
+        json!({"endpoint_type": RW}),
+    )
+}
+
+/// Refuses an endpoint change while `endpoint` reconciles after its own change, or its
+/// `branch` after an endpoint deletion.
+fn check_settled(ctx: &Ctx<'_>, endpoint: &str, branch: &str) -> Result<(), ApiError> {
+    let reconciling = [endpoint, branch]
+        .iter()
+        .filter_map(|n| ctx.store.reconciling.get(*n))
+        .any(|until| ctx.instant < *until);
+    if reconciling {
+        Err(ApiError::reconciling())
+    } else {
+        Ok(())
+    }
+}
+
+/// Starts the reconciliation window of an explicit change of `what` (an endpoint, or its
+/// branch for a deletion): it lasts the operation's latency plus the reconciliation window.
+/// Returns the pending-state overlay `patch` to show until then (none when it is empty).
+fn start_reconciling(ctx: &mut Ctx<'_>, what: &str, patch: Value) -> Option<(Instant, Value)> {
+    let until = ctx.instant + ctx.op_latency + ctx.reconcile;
+    if until <= ctx.instant {
+        return None;
+    }
+    let now = ctx.instant;
+    ctx.store.reconciling.retain(|_, until| *until > now);
+    ctx.store.reconciling.insert(what.to_string(), until);
+    Some((until, patch))
 }
 
 fn check_spec(spec: &Value) -> Result<(), ApiError> {
@@ -162,9 +203,8 @@ fn rw_conflict(ctx: &Ctx<'_>, branch: &str, name: &str) -> Result<(), ApiError> 
         .into_iter()
         .find(|(n, v)| *n != name && wire::get(v, "status.endpoint_type") == Some(&json!(RW)))
     {
-        return Err(ApiError::conflict(format!(
-            "Branch '{branch}' already has a read-write endpoint '{other}'; a branch can have only one."
-        )));
+        tracing::debug!(%branch, %other, "a second read-write endpoint refused");
+        return Err(ApiError::bad_request("read_write endpoint already exists"));
     }
     Ok(())
 }
@@ -197,21 +237,25 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     if spec.get("endpoint_type") == Some(&json!(RW)) {
         rw_conflict(ctx, &branch, &name)?;
     }
+    check_settled(ctx, &name, &branch)?;
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
     }
-    let v = match existing {
+    let (v, pending) = match existing {
         Some(mut v) => {
             wire::set(&mut v, "spec", spec);
             let defaults = project_defaults(ctx, &branch);
             refresh_status(&mut v, &defaults);
             touch(&mut v, &ctx.ts());
-            let overlay = ctx.overlay(json!({"status": {"pending_state": "ACTIVE"}}));
-            ctx.store.put(&name, v.clone(), overlay);
-            v
+            (v, json!({"status": {"pending_state": "ACTIVE"}}))
         }
-        None => insert(ctx, &branch, id, spec)?,
+        None => (
+            insert(ctx, &branch, id, spec)?,
+            json!({"status": {"current_state": "INIT", "pending_state": "ACTIVE"}}),
+        ),
     };
+    let overlay = start_reconciling(ctx, &name, pending);
+    ctx.store.put(&name, v.clone(), overlay);
     Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
 }
 
@@ -246,20 +290,25 @@ pub fn update(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     if disabled != was_disabled {
         real::set_running(ctx, &branch, !disabled);
     }
-    let overlay = ctx.overlay(json!({"status": {"pending_state": "ACTIVE"}}));
+    let overlay = start_reconciling(ctx, &name, json!({"status": {"pending_state": "ACTIVE"}}));
     Ok(ctx.commit_update(KIND, &name, v, overlay))
 }
 
-/// `DELETE .../endpoints/{e}`.
+/// `DELETE .../endpoints/{e}`: read-write endpoints live and die with their branch.
 pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let name = name_of(call);
     let cur = ctx.get(KIND, &name)?;
+    if wire::get(&cur, "status.endpoint_type") == Some(&json!(RW)) {
+        return Err(ApiError::managed_by_parent(format!(
+            "Cannot delete read-write endpoint '{name}'. Read-write endpoints cannot be deleted."
+        )));
+    }
+    let branch = super::store_parent(&name);
+    check_settled(ctx, &name, &branch)?;
     if ctx.fail_op {
         return hard_delete(ctx, KIND, &name);
     }
     real::unserve_under(ctx, &name);
-    if wire::get(&cur, "status.endpoint_type") == Some(&json!(RW)) {
-        real::set_running(ctx, &super::store_parent(&name), false);
-    }
+    start_reconciling(ctx, &branch, Value::Null);
     hard_delete(ctx, KIND, &name)
 }

@@ -33,8 +33,6 @@ use crate::wire;
 pub const OWNER: &str = "user@example.com";
 /// Largest accepted expiry `ttl` (ten years), keeping timestamp arithmetic in range.
 const MAX_TTL_SECS: f64 = 315_360_000.0;
-/// Fake cloud region used in endpoint host names.
-pub const REGION: &str = "us-east-1";
 
 /// Everything a handler may touch while the store lock is held.
 pub struct Ctx<'a> {
@@ -46,6 +44,8 @@ pub struct Ctx<'a> {
     pub instant: Instant,
     /// Latency of long-running operations.
     pub op_latency: Duration,
+    /// How long endpoints reconcile after their operation finished.
+    pub reconcile: Duration,
     /// Default list page size.
     pub default_page_size: usize,
     /// Secret salt of page tokens.
@@ -357,12 +357,12 @@ pub fn spec_of(body: &Value) -> Result<Value, ApiError> {
     }
 }
 
-/// A required query id.
+/// A required query id (absent or empty: the service's "is required" error).
 pub fn required_id<'a>(call: &'a Call, key: &str) -> Result<&'a str, ApiError> {
     call.query
         .get(key)
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::invalid(format!("Missing required query parameter '{key}'")))
+        .ok_or_else(|| ApiError::required(key))
 }
 
 /// Rejects a body whose `name` disagrees with the path.

@@ -7,6 +7,7 @@ use super::{
     Call, Ctx, DeletionFields, base, branches, check_compute, databases, endpoints, real, required_id, restore, roles,
     soft_delete, spec_of, touch,
 };
+use crate::defaults;
 use crate::errors::ApiError;
 use crate::ids;
 use crate::mask::Rules;
@@ -15,8 +16,6 @@ use crate::pg::effects::Effect;
 use crate::wire;
 
 const KIND: &str = "Project";
-/// Id of the branch every project is created with.
-pub const DEFAULT_BRANCH_ID: &str = "production";
 
 const RULES: Rules = Rules {
     mutable: &[
@@ -93,17 +92,15 @@ fn refresh_status(v: &mut Value, now: &str) {
     let old = v.get("status").cloned().unwrap_or_else(|| json!({}));
     let pick = |k: &str, d: Value| spec.get(k).filter(|x| !x.is_null()).cloned().unwrap_or(d);
     let mut status = json!({
-        "branch_logical_size_limit_bytes": 8_796_093_022_208_i64,
+        "branch_logical_size_limit_bytes": defaults::BRANCH_LOGICAL_SIZE_LIMIT_BYTES,
         "compute_last_active_time": old.get("compute_last_active_time").cloned().unwrap_or(json!(now)),
         "default_branch": old.get("default_branch").cloned().unwrap_or(Value::Null),
-        "default_endpoint_settings": pick("default_endpoint_settings", json!({
-            "autoscaling_limit_max_cu": 1.0, "autoscaling_limit_min_cu": 1.0, "suspend_timeout_duration": "86400s"
-        })),
+        "default_endpoint_settings": pick("default_endpoint_settings", defaults::project_endpoint_settings()),
         "display_name": pick("display_name", id.clone()),
-        "enable_pg_native_login": pick("enable_pg_native_login", json!(false)),
-        "history_retention_duration": pick("history_retention_duration", json!("604800s")),
+        "enable_pg_native_login": pick("enable_pg_native_login", json!(defaults::ENABLE_PG_NATIVE_LOGIN)),
+        "history_retention_duration": pick("history_retention_duration", json!(defaults::HISTORY_RETENTION)),
         "owner": old.get("owner").cloned().unwrap_or(json!(super::OWNER)),
-        "pg_version": pick("pg_version", json!(17)),
+        "pg_version": pick("pg_version", json!(defaults::PG_VERSION)),
         "project_id": id,
         "synthetic_storage_size_bytes": old.get("synthetic_storage_size_bytes").cloned().unwrap_or(json!(0)),
     });
@@ -131,7 +128,7 @@ pub fn insert(ctx: &mut Ctx<'_>, id: &str, body: &Value) -> Result<Value, ApiErr
             wire::set(&mut v, k, x.clone());
         }
     }
-    let branch = format!("{name}/branches/{DEFAULT_BRANCH_ID}");
+    let branch = format!("{name}/branches/{}", defaults::ROOT_BRANCH_ID);
     wire::set(&mut v, "status.default_branch", json!(branch));
     wire::set(&mut v, "status.owner", json!(ctx.caller));
     refresh_status(&mut v, &now);
@@ -173,7 +170,7 @@ pub fn insert(ctx: &mut Ctx<'_>, id: &str, body: &Value) -> Result<Value, ApiErr
         wire::remove(&mut ep, "autoscaling_limit_min_cu");
         wire::remove(&mut ep, "autoscaling_limit_max_cu");
     }
-    endpoints::insert(ctx, &branch, "primary", ep)?;
+    endpoints::insert(ctx, &branch, defaults::PRIMARY_ENDPOINT_ID, ep)?;
     Ok(v)
 }
 

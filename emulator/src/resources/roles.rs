@@ -82,6 +82,11 @@ fn refresh_status(v: &mut Value) {
     wire::set(v, "status", s);
 }
 
+/// The service's answer to a duplicate role: 400, not 409.
+fn duplicate() -> ApiError {
+    ApiError::bad_request("role with that name already exists")
+}
+
 fn gen_password() -> String {
     let bytes: [u8; 18] = rand::rng().random();
     URL_SAFE_NO_PAD.encode(bytes)
@@ -118,7 +123,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let pg = pg.unwrap_or_else(|| id.clone());
     if let Some(existing) = ctx.store.value(&name).cloned() {
         if !replace {
-            return Err(ApiError::already_exists(KIND, &name));
+            return Err(duplicate());
         }
         if let Some(op) = ctx.failing(&name, KIND) {
             return Ok(op);
@@ -143,7 +148,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         .iter()
         .any(|(_, v)| wire::get(v, "status.postgres_role") == Some(&json!(pg)))
     {
-        return Err(ApiError::already_exists("Postgres role", &pg));
+        return Err(duplicate());
     }
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);

@@ -5,13 +5,14 @@ Exits non-zero (AssertionError / SDK exception) on any failure.
 """
 
 import sys
+import time
 from datetime import timedelta
 
 from databricks.sdk import WorkspaceClient
 from google.protobuf.duration_pb2 import Duration
 from databricks.sdk.common.lro import LroOptions
 from databricks.sdk.common.types.fieldmask import FieldMask
-from databricks.sdk.errors import AlreadyExists, NotFound, ResourceConflict
+from databricks.sdk.errors import AlreadyExists, BadRequest, InvalidParameterValue, NotFound, ResourceConflict
 from databricks.sdk.service.postgres import (
     Branch,
     BranchSpec,
@@ -33,6 +34,17 @@ TIMEOUT = LroOptions(timeout=timedelta(seconds=60))
 
 def step(msg):
     print(f"-- {msg}", flush=True)
+
+
+def settled(pg, name):
+    """Reads an endpoint until its pending_state clears: an endpoint operation finishes
+    before the endpoint has reconciled."""
+    for _ in range(600):
+        endpoint = pg.get_endpoint(name=name)
+        if endpoint.status.pending_state is None:
+            return endpoint
+        time.sleep(0.05)
+    raise AssertionError(f"{name} never settled")
 
 
 def main(host, token):
@@ -59,7 +71,12 @@ def main(host, token):
     assert project.status.display_name == "Python app"
     assert project.status.default_branch == "projects/py-app/branches/production"
 
-    step("duplicate create -> AlreadyExists")
+    step("duplicate create -> AlreadyExists; missing project_id -> the service's words")
+    try:
+        pg.create_project(project=Project(), project_id="")
+        raise AssertionError("expected InvalidParameterValue")
+    except InvalidParameterValue as e:
+        assert str(e) == "Field 'project_id' is required, expected non-default value (not \"\")!", e
     try:
         pg.create_project(project=Project(), project_id="py-app")
         raise AssertionError("expected AlreadyExists")
@@ -90,31 +107,77 @@ def main(host, token):
     assert dev.status.source_branch == prod.name
     assert "/" in dev.status.source_branch_lsn
 
-    step("create endpoint on dev and wait")
+    step("new branch dev has its implicit 'primary' read-write endpoint, found without creating one")
+    eps = list(pg.list_endpoints(parent=dev.name))
+    assert [e.name for e in eps] == [f"{dev.name}/endpoints/primary"], eps
+    primary = pg.get_endpoint(name=f"{dev.name}/endpoints/primary")
+    assert primary.spec is None, primary.spec
+    assert primary.status.endpoint_type == EndpointType.ENDPOINT_TYPE_READ_WRITE, primary.status
+    assert primary.status.autoscaling_limit_max_cu == 2.0, primary.status
+    assert primary.status.suspend_timeout_duration == Duration(seconds=300), primary.status
+    assert primary.status.hosts.host.endswith(".cloud.databricks.com"), primary.status.hosts
+
+    step("creating 'primary' again -> AlreadyExists; replace_existing=True takes it over")
+    rw = EndpointSpec(endpoint_type=EndpointType.ENDPOINT_TYPE_READ_WRITE,
+                      autoscaling_limit_min_cu=0.5, autoscaling_limit_max_cu=1.0)
+    try:
+        pg.create_endpoint(parent=dev.name, endpoint=Endpoint(spec=rw), endpoint_id="primary")
+        raise AssertionError("expected AlreadyExists")
+    except AlreadyExists:
+        pass
     ep = pg.create_endpoint(
-        parent=dev.name,
-        endpoint=Endpoint(spec=EndpointSpec(endpoint_type=EndpointType.ENDPOINT_TYPE_READ_WRITE,
-                                            autoscaling_limit_min_cu=0.5, autoscaling_limit_max_cu=1.0)),
-        endpoint_id="dev-rw",
+        parent=dev.name, endpoint=Endpoint(spec=rw), endpoint_id="primary", replace_existing=True
     ).wait(TIMEOUT)
+    assert ep.uid == primary.uid and ep.status.autoscaling_limit_max_cu == 1.0, ep.status
+    ep = settled(pg, ep.name)
     assert ep.status.current_state.value == "ACTIVE", ep.status
 
-    step("second read-write endpoint -> ResourceConflict")
+    step("second read-write endpoint -> BadRequest 'read_write endpoint already exists'")
     try:
         pg.create_endpoint(
             parent=dev.name,
             endpoint=Endpoint(spec=EndpointSpec(endpoint_type=EndpointType.ENDPOINT_TYPE_READ_WRITE)),
             endpoint_id="dev-rw2",
         )
+        raise AssertionError("expected BadRequest")
+    except BadRequest as e:
+        assert "read_write endpoint already exists" in str(e), e
+
+    step("deleting the read-write endpoint -> BadRequest, managed by its branch")
+    try:
+        pg.delete_endpoint(name=ep.name)
+        raise AssertionError("expected BadRequest")
+    except BadRequest as e:
+        infos = e.get_error_info()
+        assert any(i.reason == "RESOURCE_CONFLICT" and i.metadata.get("declarative_context") == "MANAGED_BY_PARENT"
+                   for i in infos), infos
+
+    step("read-only endpoint: host == read_only_host; reconciling -> ResourceConflict until pending_state clears")
+    ro_op = pg.create_endpoint(
+        parent=dev.name,
+        endpoint=Endpoint(spec=EndpointSpec(endpoint_type=EndpointType.ENDPOINT_TYPE_READ_ONLY)),
+        endpoint_id="dev-ro",
+    )
+    try:
+        pg.delete_endpoint(name=f"{dev.name}/endpoints/dev-ro")
         raise AssertionError("expected ResourceConflict")
-    except ResourceConflict:
-        pass
+    except ResourceConflict as e:
+        assert "reconciliation" in str(e), e
+    ro = ro_op.wait(TIMEOUT)
+    assert ro.status.hosts.host == ro.status.hosts.read_only_host, ro.status.hosts
+    settled(pg, ro.name)
+    pg.delete_endpoint(name=ro.name).wait(TIMEOUT)
 
     step("create role and database and wait")
     role = pg.create_role(
         parent=dev.name, role=Role(spec=RoleRoleSpec(postgres_role="app_owner")), role_id="app-owner"
     ).wait(TIMEOUT)
     assert role.status.postgres_role == "app_owner"
+    try:
+        pg.create_role(parent=dev.name, role=Role(spec=RoleRoleSpec(postgres_role="app_owner")), role_id="app-owner")
+        raise AssertionError("expected BadRequest")
+    except BadRequest as e:
+        assert str(e) == "role with that name already exists", e
     pw = pg.reveal_role_password(name=role.name)
     assert pw.password, pw
     db = pg.create_database(
@@ -134,7 +197,8 @@ def main(host, token):
         update_mask=FieldMask(field_mask=["spec.display_name"]),
     ).wait(TIMEOUT)
     assert updated.status.display_name == "Python app v2", updated.status
-    assert pg.get_project(name="projects/py-app").spec.display_name == "Python app v2"
+    read = pg.get_project(name="projects/py-app")
+    assert read.spec is None and read.status.display_name == "Python app v2", read
 
     step("update endpoint suspension oneof")
     ep2 = pg.update_endpoint(
@@ -143,7 +207,15 @@ def main(host, token):
                                                           no_suspension=True)),
         update_mask=FieldMask(field_mask=["spec.suspension"]),
     ).wait(TIMEOUT)
-    assert ep2.spec.no_suspension is True, ep2.spec
+    assert ep2.spec is None and ep2.status.suspend_timeout_duration is None, ep2
+    settled(pg, ep2.name)
+
+    step("deleting the root branch -> BadRequest, managed by its project")
+    try:
+        pg.delete_branch(name=prod.name)
+        raise AssertionError("expected BadRequest")
+    except BadRequest as e:
+        assert "Root branches cannot be deleted" in str(e), e
 
     step("soft-delete branch dev, list with show_deleted, undelete")
     pg.delete_branch(name=dev.name).wait(TIMEOUT)
