@@ -137,13 +137,15 @@ pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Result<
     }
     let defaults = project_defaults(ctx, branch);
     refresh_status(&mut v, &defaults);
+    // `v` is the settled endpoint the operation yields once done; in `--postgres` mode the
+    // stored one reports INIT until its server runs (the queued start says so).
+    let mut stored = v.clone();
     if real_host.is_some() && wire::get(&v, "status.disabled") != Some(&json!(true)) {
-        // The compute is ACTIVE once its server runs (the queued start says so).
-        wire::set(&mut v, "status.current_state", json!("INIT"));
-        wire::set(&mut v, "status.pending_state", json!("ACTIVE"));
+        wire::set(&mut stored, "status.current_state", json!("INIT"));
+        wire::set(&mut stored, "status.pending_state", json!("ACTIVE"));
     }
     let overlay = ctx.overlay(json!({"status": {"current_state": "INIT", "pending_state": "ACTIVE"}}));
-    ctx.store.put(&name, v.clone(), overlay);
+    ctx.store.put(&name, stored, overlay);
     if wire::get(&v, "status.disabled") != Some(&json!(true)) {
         real::set_running(ctx, branch, true);
     }
