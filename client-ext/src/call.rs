@@ -6,8 +6,23 @@ use futures::StreamExt;
 use lakebase_generated::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
 
+use lakebase_generated::RequiredFields;
+
 use crate::error::{ApiError, AuthError, Error, InvalidInput, TransportError, body_snippet};
 use crate::transport::{CallRecord, CallSummary};
+
+/// Fails with [`Error::InvalidInput`] when `message` misses fields the API requires.
+pub(crate) fn check_required<T: RequiredFields>(what: &str, message: &T) -> Result<(), Error> {
+    let missing = message.missing_required_fields();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(InvalidInput::new(
+            what,
+            format!("missing required fields: {}", missing.join(", ")),
+        )))
+    }
+}
 
 type Generated<T> = Result<ResponseValue<T>, lakebase_generated::Error<ByteStream>>;
 

@@ -93,6 +93,24 @@ pub struct Operation<R, M> {
     _types: PhantomData<fn() -> (R, M)>,
 }
 
+impl Client {
+    /// A typed handle on an operation started earlier, e.g. one whose name was stored
+    /// before a restart. Nothing is sent until it is polled. (Hand-written: it is not an
+    /// operation of the API but a way back into [`Operation`]; `get_operation` fetches one
+    /// once.)
+    ///
+    /// ```no_run
+    /// # async fn demo(client: lakebase::Client) -> Result<(), lakebase::Error> {
+    /// use lakebase::types;
+    /// let name = "projects/my-app/operations/abc".parse()?;
+    /// let branch = client.resume_operation::<types::Branch, types::BranchOperationMetadata>(name).wait().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_operation<R: OperationResult, M: DeserializeOwned>(&self, name: OperationName) -> Operation<R, M> {
+        Operation::resume(self.clone(), name)
+    }
+}
+
 impl<R, M> std::fmt::Debug for Operation<R, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Operation")

@@ -22,8 +22,8 @@ use lakebase::names::NameError;
 use lakebase::operation::OperationResult;
 use lakebase::{
     BranchName, CatalogName, CdfConfigName, CdfStatusName, Client, DataApiName, DatabaseName, EndpointName, Error,
-    FieldMask, List, Operation, OperationName, ProjectName, RoleName, SnapshotName, SnapshotScheduleName,
-    SyncedTableName, types,
+    FieldMask, Operation, OperationName, ProjectName, RoleName, SnapshotName, SnapshotScheduleName, SyncedTableName,
+    types,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -291,17 +291,22 @@ impl PageArgs {
             token: a.opt_str("page_token")?,
         })
     }
+}
 
-    /// Applies `page_size` and `page_token` to `list`.
-    fn apply<T: Send + 'static, const D: bool>(self, mut list: List<T, D>) -> List<T, D> {
-        if let Some(n) = self.size {
+/// Applies the `page_size` and `page_token` of a [`PageArgs`] to a list builder (each list
+/// call has its own builder type).
+macro_rules! paged {
+    ($page:expr, $list:expr) => {{
+        let page: PageArgs = $page;
+        let mut list = $list;
+        if let Some(n) = page.size {
             list = list.page_size(n);
         }
-        if let Some(t) = self.token {
+        if let Some(t) = page.token {
             list = list.page_token(t);
         }
         list
-    }
+    }};
 }
 
 fn json<T: Serialize>(value: &T) -> Value {
@@ -381,7 +386,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let page = PageArgs::take(&mut a)?;
             let show_deleted = a.opt_bool("show_deleted")?;
             a.finish()?;
-            let mut list = page.apply(c.list_projects());
+            let mut list = paged!(page, c.list_projects());
             if let Some(d) = show_deleted {
                 list = list.show_deleted(d);
             }
@@ -432,7 +437,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let page = PageArgs::take(&mut a)?;
             let show_deleted = a.opt_bool("show_deleted")?;
             a.finish()?;
-            let mut list = page.apply(c.list_branches(&parent?));
+            let mut list = paged!(page, c.list_branches(&parent?));
             if let Some(d) = show_deleted {
                 list = list.show_deleted(d);
             }
@@ -482,7 +487,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<BranchName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_endpoints(&parent?))
+            paged!(page, c.list_endpoints(&parent?))
                 .collect_all()
                 .await
                 .map(|v| json(&v))
@@ -524,7 +529,10 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<BranchName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_roles(&parent?)).collect_all().await.map(|v| json(&v))
+            paged!(page, c.list_roles(&parent?))
+                .collect_all()
+                .await
+                .map(|v| json(&v))
         }
         "update_role" => {
             let name = a.name::<RoleName>("name")?;
@@ -573,7 +581,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<BranchName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_databases(&parent?))
+            paged!(page, c.list_databases(&parent?))
                 .collect_all()
                 .await
                 .map(|v| json(&v))
@@ -612,9 +620,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let table: types::SyncedTable = a.message("synced_table")?;
             let id = a.str("synced_table_id")?;
             a.finish()?;
-            // The SDK takes the id; our client takes the name built from it.
-            let name = SyncedTableName::new(&id).map_err(Error::from)?;
-            lro(c.create_synced_table(&name, table).await, wait).await
+            lro(c.create_synced_table(&id, table).await, wait).await
         }
         "get_synced_table" => {
             let name = a.name::<SyncedTableName>("name")?;
@@ -643,7 +649,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<ProjectName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_snapshots(&parent?))
+            paged!(page, c.list_snapshots(&parent?))
                 .collect_all()
                 .await
                 .map(|v| json(&v))
@@ -710,7 +716,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<DatabaseName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_cdf_configs(&parent?))
+            paged!(page, c.list_cdf_configs(&parent?))
                 .collect_all()
                 .await
                 .map(|v| json(&v))
@@ -734,7 +740,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<CdfConfigName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_cdf_statuses(&parent?))
+            paged!(page, c.list_cdf_statuses(&parent?))
                 .collect_all()
                 .await
                 .map(|v| json(&v))
