@@ -25,6 +25,7 @@ use lakebase::{
     FieldMask, Operation, OperationName, ProjectName, RoleName, SnapshotName, SnapshotScheduleName, SyncedTableName,
     types,
 };
+use lakebase_generated::OperationSpec;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -114,6 +115,49 @@ pub const METHOD_ARGS: &[(&str, &[&str])] = &[
         &["name", "snapshot_schedule", "update_mask"],
     ),
 ];
+
+/// How [`METHOD_ARGS`] (as `method_args`) differs from the generated operation catalog:
+/// a method missing on either side, a query parameter the dispatcher does not take, or a
+/// resource body it does not take under the body schema's snake-case name. Empty when
+/// they agree.
+pub fn catalog_drift(method_args: &[(&str, &[&str])], operations: &[OperationSpec]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for op in operations {
+        let Some((_, args)) = method_args.iter().find(|(m, _)| *m == op.id) else {
+            problems.push(format!("operation {} is not dispatched", op.id));
+            continue;
+        };
+        for q in op.query {
+            if !args.contains(q) {
+                problems.push(format!("{} does not take the query parameter {q}", op.id));
+            }
+        }
+        let resource_body = op.body.filter(|b| !b.ends_with("Request"));
+        if let Some(body) = resource_body.map(snake_case)
+            && !args.contains(&body.as_str())
+        {
+            problems.push(format!("{} does not take the body `{body}`", op.id));
+        }
+    }
+    for (method, _) in method_args {
+        if !operations.iter().any(|op| op.id == *method) {
+            problems.push(format!("dispatched method {method} is no operation of the catalog"));
+        }
+    }
+    problems
+}
+
+/// `SnapshotSchedule` -> `snapshot_schedule`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.char_indices() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
 
 /// The arguments a method takes, or `None` for an unknown method.
 pub fn method_args(method: &str) -> Option<&'static [&'static str]> {
@@ -778,6 +822,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
 mod tests {
     use super::*;
     use crate::sdk_schema::sdk;
+    use lakebase_generated::OPERATIONS;
 
     #[test]
     fn every_sdk_method_and_parameter_is_covered() {
@@ -791,6 +836,61 @@ mod tests {
             have.sort();
             assert_eq!(have, want, "parameters of {name}");
         }
+    }
+
+    #[test]
+    fn methods_equal_the_operation_catalog() {
+        assert_eq!(METHOD_ARGS.len(), OPERATIONS.len());
+        assert_eq!(catalog_drift(METHOD_ARGS, OPERATIONS), Vec::<String>::new());
+    }
+
+    #[test]
+    fn drift_from_the_catalog_fails() {
+        let mut grown = OPERATIONS.to_vec();
+        grown.push(OperationSpec {
+            id: "get_compute_instance",
+            method: "GET",
+            path: "/api/2.0/postgres/projects/{project_id}/branches/{branch_id}/endpoints/{endpoint_id}/compute-instances/{compute_instance_id}",
+            tag: "ComputeInstances",
+            query: &[],
+            body: None,
+            kind: lakebase_generated::OperationKind::Call,
+        });
+        assert_eq!(
+            catalog_drift(METHOD_ARGS, &grown),
+            vec!["operation get_compute_instance is not dispatched"]
+        );
+        let without_purge: Vec<(&str, &[&str])> = METHOD_ARGS
+            .iter()
+            .map(|(m, a)| {
+                if *m == "delete_branch" {
+                    (*m, &["name"][..])
+                } else {
+                    (*m, *a)
+                }
+            })
+            .collect();
+        assert_eq!(
+            catalog_drift(&without_purge, OPERATIONS),
+            vec!["delete_branch does not take the query parameter purge"]
+        );
+        let renamed: Vec<(&str, &[&str])> = METHOD_ARGS
+            .iter()
+            .map(|(m, a)| {
+                if *m == "update_data_api" {
+                    ("update_data_apis", *a)
+                } else {
+                    (*m, *a)
+                }
+            })
+            .collect();
+        assert_eq!(
+            catalog_drift(&renamed, OPERATIONS),
+            vec![
+                "operation update_data_api is not dispatched",
+                "dispatched method update_data_apis is no operation of the catalog",
+            ]
+        );
     }
 
     #[test]
