@@ -1,6 +1,8 @@
 //! Runs one generated call and turns its outcome into this crate's [`Error`].
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use lakebase_generated::{ByteStream, ResponseValue};
@@ -9,7 +11,47 @@ use serde::de::DeserializeOwned;
 use lakebase_generated::RequiredFields;
 
 use crate::error::{ApiError, AuthError, Error, InvalidInput, TransportError, body_snippet};
+use crate::retry::RetryPolicy;
 use crate::transport::{CallRecord, CallSummary};
+
+/// Per-call settings a request builder carries (`with_retry_policy`, `timeout`).
+#[derive(Clone, Default)]
+pub(crate) struct CallOptions {
+    /// Replaces the client's retry policy for this call.
+    pub(crate) retry: Option<Arc<dyn RetryPolicy>>,
+    /// The longest the call may take, retries included.
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallOptions")
+            .field("retry", &self.retry.as_ref().map(|_| "per call"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// [`run`] with a builder's [`CallOptions`]: its retry policy for every attempt, and its
+/// timeout over the whole call ([`Error::Timeout`] when it passes).
+pub(crate) async fn run_with<T, F>(options: &CallOptions, what: &'static str, call: F) -> Result<T, Error>
+where
+    T: DeserializeOwned,
+    F: Future<Output = Generated<T>>,
+{
+    let call = CallRecord::with_retry(options.retry.clone(), run(what, call));
+    match options.timeout {
+        None => call.await,
+        Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                what: "call".to_string(),
+                elapsed: limit,
+                attempts: 0,
+                last_error: None,
+            })
+        }),
+    }
+}
 
 /// Fails with [`Error::InvalidInput`] when `message` misses fields the API requires.
 pub(crate) fn check_required<T: RequiredFields>(what: &str, message: &T) -> Result<(), Error> {

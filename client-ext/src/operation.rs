@@ -18,7 +18,7 @@ use crate::client::Client;
 use crate::error::{Error, ErrorCode, ErrorDetail};
 use crate::names::OperationName;
 use crate::polling::PollingPolicy;
-use crate::retry::Stopwatch;
+use crate::retry::{NoRetry, Stopwatch};
 use crate::types;
 
 /// What a finished operation's `response` decodes into.
@@ -252,7 +252,9 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
                 clock.sleep(self.client.sleeper().as_ref(), delay).await;
             }
             *polls += 1;
-            match self.client.get_operation(&self.name).await {
+            // Polling owns its retries: one request per poll, so a wait keeps its deadline
+            // (the client's retry budget would otherwise run inside each poll).
+            match self.client.get_operation(&self.name).with_retry_policy(NoRetry).await {
                 Ok(raw) => {
                     self.raw = raw;
                     return Ok(());

@@ -439,3 +439,54 @@ async fn wait_until_settled_reads_the_endpoint_until_pending_state_clears() {
         log.get(i).assert_std_headers(false, None);
     }
 }
+
+#[tokio::test]
+async fn a_server_answering_503_forever_times_the_wait_out_at_its_deadline() {
+    // Polling owns its retries: each poll is one request, so the client's 300 s retry
+    // budget never runs inside a poll and the wait ends at its deadline (the virtual time
+    // slept), not up to a retry budget later.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method("POST").path(format!("{API}/projects"));
+            then.status(200).json_body(op_pending(OP));
+        })
+        .await;
+    let polls = server
+        .mock_async(|when, then| {
+            when.method("GET").path(format!("{API}/{OP}"));
+            then.status(503)
+                .json_body(json!({"error_code": "TEMPORARILY_UNAVAILABLE", "message": "try later"}));
+        })
+        .await;
+    let deadline = Duration::from_secs(20 * 60);
+    let policy = PollingPolicy::default()
+        .with_jitter_fraction(0.0)
+        .with_deadline(Some(deadline));
+    let (client, sleeper) = client_with(config(&server).polling_policy(policy));
+    let op = create_my_app(&client).await;
+    let err = op.wait().await.unwrap_err();
+    let Error::Timeout {
+        what,
+        attempts,
+        last_error,
+        ..
+    } = &err
+    else {
+        panic!("expected Timeout, got {err:?}");
+    };
+    assert_eq!(what, &format!("operation {OP}"));
+    assert_eq!(last_error.as_ref().and_then(|e| e.status()), Some(503));
+    assert_eq!(polls.calls_async().await, *attempts as usize, "one request per poll");
+    let request_timeout = Duration::from_secs(60);
+    assert!(
+        sleeper.total() <= deadline + request_timeout,
+        "waited {:?} against a deadline of {deadline:?}",
+        sleeper.total()
+    );
+    assert!(
+        sleeper.total() >= deadline - Duration::from_secs(60),
+        "{:?}",
+        sleeper.total()
+    );
+}

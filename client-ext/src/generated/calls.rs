@@ -2,7 +2,8 @@
 // spec sha256: f3ef840c4fefbc5a97da56e48b6d475b32ec0f2632321a2c76b613207379ca82
 // Do not edit by hand: change the spec or the generator, then run `cargo xtask regenerate`.
 
-use crate::call::{check_required, run};
+use crate::call::{CallOptions, check_required, run_with};
+use crate::retry::RetryPolicy;
 use crate::names::*;
 use crate::pagination::{ListPage, page_of, pager};
 use crate::{Client, Error, FieldMask, Operation, Pager, types};
@@ -11,6 +12,7 @@ use crate::{Client, Error, FieldMask, Operation, Pager, types};
 #[derive(Debug)]
 pub struct CreateCatalog<'c> {
     client: &'c Client,
+    options: CallOptions,
     catalog_id: String,
     catalog: types::Catalog,
 }
@@ -34,20 +36,35 @@ impl Client {
     ) -> CreateCatalog<'_> {
         CreateCatalog {
             client: self,
+            options: CallOptions::default(),
             catalog_id: catalog_id.to_string(),
             catalog,
         }
     }
 }
 impl<'c> CreateCatalog<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Catalog, types::CatalogOperationMetadata>, Error> {
-        let Self { client, catalog_id, catalog } = self;
+        let Self { client, options, catalog_id, catalog } = self;
         CATALOG_ID.check(&catalog_id)?;
         check_required("catalog", &catalog)?;
-        let op = run("Operation", client.raw().create_catalog(&catalog_id, &catalog))
+        let op = run_with(
+                &options,
+                "Operation",
+                client.raw().create_catalog(&catalog_id, &catalog),
+            )
             .await?;
         Operation::new(client.clone(), op)
     }
@@ -69,6 +86,7 @@ impl<'c> ::std::future::IntoFuture for CreateCatalog<'c> {
 #[derive(Debug)]
 pub struct GetCatalog<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: CatalogName,
 }
 impl Client {
@@ -85,15 +103,26 @@ impl Client {
     pub fn get_catalog(&self, name: &CatalogName) -> GetCatalog<'_> {
         GetCatalog {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetCatalog<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::Catalog, Error> {
-        let Self { client, name } = self;
-        run("Catalog", client.raw().get_catalog(name.catalog_id())).await
+        let Self { client, options, name } = self;
+        run_with(&options, "Catalog", client.raw().get_catalog(name.catalog_id())).await
     }
 }
 impl<'c> ::std::future::IntoFuture for GetCatalog<'c> {
@@ -110,6 +139,7 @@ impl<'c> ::std::future::IntoFuture for GetCatalog<'c> {
 #[derive(Debug)]
 pub struct DeleteCatalog<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: CatalogName,
 }
 impl Client {
@@ -128,17 +158,33 @@ impl Client {
     pub fn delete_catalog(&self, name: &CatalogName) -> DeleteCatalog<'_> {
         DeleteCatalog {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> DeleteCatalog<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::CatalogOperationMetadata>, Error> {
-        let Self { client, name } = self;
-        let op = run("Operation", client.raw().delete_catalog(name.catalog_id())).await?;
+        let Self { client, options, name } = self;
+        let op = run_with(
+                &options,
+                "Operation",
+                client.raw().delete_catalog(name.catalog_id()),
+            )
+            .await?;
         Operation::new(client.clone(), op)
     }
 }
@@ -156,6 +202,7 @@ impl<'c> ::std::future::IntoFuture for DeleteCatalog<'c> {
 #[derive(Debug)]
 pub struct GenerateDatabaseCredential<'c> {
     client: &'c Client,
+    options: CallOptions,
     request: types::GenerateDatabaseCredentialRequest,
 }
 impl Client {
@@ -175,6 +222,7 @@ impl Client {
     ) -> GenerateDatabaseCredential<'_> {
         GenerateDatabaseCredential {
             client: self,
+            options: CallOptions::default(),
             request: types::GenerateDatabaseCredentialRequest {
                 endpoint: Some(endpoint.to_string()),
                 ..Default::default()
@@ -201,10 +249,24 @@ impl<'c> GenerateDatabaseCredential<'c> {
         self.request.ttl = Some(ttl.into());
         self
     }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::DatabaseCredential, Error> {
-        let Self { client, request } = self;
-        run("DatabaseCredential", client.raw().generate_database_credential(&request))
+        let Self { client, options, request } = self;
+        run_with(
+                &options,
+                "DatabaseCredential",
+                client.raw().generate_database_credential(&request),
+            )
             .await
     }
 }
@@ -222,6 +284,7 @@ impl<'c> ::std::future::IntoFuture for GenerateDatabaseCredential<'c> {
 #[derive(Debug)]
 pub struct ListProjects<'c> {
     client: &'c Client,
+    options: CallOptions,
     page_size: Option<u32>,
     page_token: Option<String>,
     show_deleted: Option<bool>,
@@ -241,6 +304,7 @@ impl Client {
     pub fn list_projects(&self) -> ListProjects<'_> {
         ListProjects {
             client: self,
+            options: CallOptions::default(),
             page_size: None,
             page_token: None,
             show_deleted: None,
@@ -251,6 +315,16 @@ impl<'c> ListProjects<'c> {
     /// Include soft-deleted resources.
     pub fn show_deleted(mut self, show_deleted: bool) -> Self {
         self.show_deleted = Some(show_deleted);
+        self
+    }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
         self
     }
     /// Largest number of items per page (the server may return fewer).
@@ -265,15 +339,17 @@ impl<'c> ListProjects<'c> {
     }
     /// The lazy pager over this listing: nothing is sent until it is consumed.
     pub fn pager(self) -> Pager<types::Project> {
-        let Self { client, page_size, page_token, show_deleted } = self;
+        let Self { client, options, page_size, page_token, show_deleted } = self;
         let client = client.clone();
         pager(
             page_size,
             page_token,
             move |page_size, page_token| {
                 let client = client.clone();
+                let options = options.clone();
                 async move {
-                    let page: types::ListProjectsResponse = run(
+                    let page: types::ListProjectsResponse = run_with(
+                            &options,
                             "ListProjectsResponse",
                             client
                                 .raw()
@@ -324,6 +400,7 @@ impl<'c> ::std::future::IntoFuture for ListProjects<'c> {
 #[derive(Debug)]
 pub struct CreateProject<'c> {
     client: &'c Client,
+    options: CallOptions,
     project_id: String,
     project: types::Project,
 }
@@ -347,20 +424,35 @@ impl Client {
     ) -> CreateProject<'_> {
         CreateProject {
             client: self,
+            options: CallOptions::default(),
             project_id: project_id.to_string(),
             project,
         }
     }
 }
 impl<'c> CreateProject<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Project, types::ProjectOperationMetadata>, Error> {
-        let Self { client, project_id, project } = self;
+        let Self { client, options, project_id, project } = self;
         PROJECT_ID.check(&project_id)?;
         check_required("project", &project)?;
-        let op = run("Operation", client.raw().create_project(&project_id, &project))
+        let op = run_with(
+                &options,
+                "Operation",
+                client.raw().create_project(&project_id, &project),
+            )
             .await?;
         Operation::new(client.clone(), op)
     }
@@ -382,6 +474,7 @@ impl<'c> ::std::future::IntoFuture for CreateProject<'c> {
 #[derive(Debug)]
 pub struct GetProject<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: ProjectName,
 }
 impl Client {
@@ -398,15 +491,26 @@ impl Client {
     pub fn get_project(&self, name: &ProjectName) -> GetProject<'_> {
         GetProject {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetProject<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::Project, Error> {
-        let Self { client, name } = self;
-        run("Project", client.raw().get_project(name.project_id())).await
+        let Self { client, options, name } = self;
+        run_with(&options, "Project", client.raw().get_project(name.project_id())).await
     }
 }
 impl<'c> ::std::future::IntoFuture for GetProject<'c> {
@@ -423,6 +527,7 @@ impl<'c> ::std::future::IntoFuture for GetProject<'c> {
 #[derive(Debug)]
 pub struct DeleteProject<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: ProjectName,
     purge: Option<bool>,
 }
@@ -442,6 +547,7 @@ impl Client {
     pub fn delete_project(&self, name: &ProjectName) -> DeleteProject<'_> {
         DeleteProject {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
             purge: None,
         }
@@ -453,12 +559,26 @@ impl<'c> DeleteProject<'c> {
         self.purge = Some(purge);
         self
     }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::ProjectOperationMetadata>, Error> {
-        let Self { client, name, purge } = self;
-        let op = run("Operation", client.raw().delete_project(name.project_id(), purge))
+        let Self { client, options, name, purge } = self;
+        let op = run_with(
+                &options,
+                "Operation",
+                client.raw().delete_project(name.project_id(), purge),
+            )
             .await?;
         Operation::new(client.clone(), op)
     }
@@ -477,6 +597,7 @@ impl<'c> ::std::future::IntoFuture for DeleteProject<'c> {
 #[derive(Debug)]
 pub struct UpdateProject<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: ProjectName,
     project: types::Project,
     update_mask: FieldMask,
@@ -504,6 +625,7 @@ impl Client {
     ) -> UpdateProject<'_> {
         UpdateProject {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
             project,
             update_mask: update_mask.clone(),
@@ -511,14 +633,25 @@ impl Client {
     }
 }
 impl<'c> UpdateProject<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Project, types::ProjectOperationMetadata>, Error> {
-        let Self { client, name, project, update_mask } = self;
+        let Self { client, options, name, project, update_mask } = self;
         check_required("project", &project)?;
         let update_mask = update_mask.to_string();
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client.raw().update_project(name.project_id(), &update_mask, &project),
             )
@@ -543,6 +676,7 @@ impl<'c> ::std::future::IntoFuture for UpdateProject<'c> {
 #[derive(Debug)]
 pub struct ListBranches<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: ProjectName,
     page_size: Option<u32>,
     page_token: Option<String>,
@@ -564,6 +698,7 @@ impl Client {
     pub fn list_branches(&self, parent: &ProjectName) -> ListBranches<'_> {
         ListBranches {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             page_size: None,
             page_token: None,
@@ -575,6 +710,16 @@ impl<'c> ListBranches<'c> {
     /// Include soft-deleted resources.
     pub fn show_deleted(mut self, show_deleted: bool) -> Self {
         self.show_deleted = Some(show_deleted);
+        self
+    }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
         self
     }
     /// Largest number of items per page (the server may return fewer).
@@ -589,16 +734,18 @@ impl<'c> ListBranches<'c> {
     }
     /// The lazy pager over this listing: nothing is sent until it is consumed.
     pub fn pager(self) -> Pager<types::Branch> {
-        let Self { client, parent, page_size, page_token, show_deleted } = self;
+        let Self { client, options, parent, page_size, page_token, show_deleted } = self;
         let client = client.clone();
         pager(
             page_size,
             page_token,
             move |page_size, page_token| {
                 let client = client.clone();
+                let options = options.clone();
                 let parent = parent.clone();
                 async move {
-                    let page: types::ListBranchesResponse = run(
+                    let page: types::ListBranchesResponse = run_with(
+                            &options,
                             "ListBranchesResponse",
                             client
                                 .raw()
@@ -650,6 +797,7 @@ impl<'c> ::std::future::IntoFuture for ListBranches<'c> {
 #[derive(Debug)]
 pub struct CreateBranch<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: ProjectName,
     branch_id: String,
     replace_existing: Option<bool>,
@@ -677,6 +825,7 @@ impl Client {
     ) -> CreateBranch<'_> {
         CreateBranch {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             branch_id: branch_id.to_string(),
             replace_existing: None,
@@ -690,14 +839,25 @@ impl<'c> CreateBranch<'c> {
         self.replace_existing = Some(replace_existing);
         self
     }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Branch, types::BranchOperationMetadata>, Error> {
-        let Self { client, parent, branch_id, replace_existing, branch } = self;
+        let Self { client, options, parent, branch_id, replace_existing, branch } = self;
         BRANCH_ID.check(&branch_id)?;
         check_required("branch", &branch)?;
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -729,6 +889,7 @@ impl<'c> ::std::future::IntoFuture for CreateBranch<'c> {
 #[derive(Debug)]
 pub struct GetBranch<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: BranchName,
 }
 impl Client {
@@ -745,15 +906,31 @@ impl Client {
     pub fn get_branch(&self, name: &BranchName) -> GetBranch<'_> {
         GetBranch {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetBranch<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::Branch, Error> {
-        let Self { client, name } = self;
-        run("Branch", client.raw().get_branch(name.project_id(), name.branch_id())).await
+        let Self { client, options, name } = self;
+        run_with(
+                &options,
+                "Branch",
+                client.raw().get_branch(name.project_id(), name.branch_id()),
+            )
+            .await
     }
 }
 impl<'c> ::std::future::IntoFuture for GetBranch<'c> {
@@ -770,6 +947,7 @@ impl<'c> ::std::future::IntoFuture for GetBranch<'c> {
 #[derive(Debug)]
 pub struct DeleteBranch<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: BranchName,
     purge: Option<bool>,
 }
@@ -789,6 +967,7 @@ impl Client {
     pub fn delete_branch(&self, name: &BranchName) -> DeleteBranch<'_> {
         DeleteBranch {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
             purge: None,
         }
@@ -800,12 +979,23 @@ impl<'c> DeleteBranch<'c> {
         self.purge = Some(purge);
         self
     }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::BranchOperationMetadata>, Error> {
-        let Self { client, name, purge } = self;
-        let op = run(
+        let Self { client, options, name, purge } = self;
+        let op = run_with(
+                &options,
                 "Operation",
                 client.raw().delete_branch(name.project_id(), name.branch_id(), purge),
             )
@@ -827,6 +1017,7 @@ impl<'c> ::std::future::IntoFuture for DeleteBranch<'c> {
 #[derive(Debug)]
 pub struct UpdateBranch<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: BranchName,
     branch: types::Branch,
     update_mask: FieldMask,
@@ -854,6 +1045,7 @@ impl Client {
     ) -> UpdateBranch<'_> {
         UpdateBranch {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
             branch,
             update_mask: update_mask.clone(),
@@ -861,14 +1053,25 @@ impl Client {
     }
 }
 impl<'c> UpdateBranch<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Branch, types::BranchOperationMetadata>, Error> {
-        let Self { client, name, branch, update_mask } = self;
+        let Self { client, options, name, branch, update_mask } = self;
         check_required("branch", &branch)?;
         let update_mask = update_mask.to_string();
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -900,6 +1103,7 @@ impl<'c> ::std::future::IntoFuture for UpdateBranch<'c> {
 #[derive(Debug)]
 pub struct ListDatabases<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: BranchName,
     page_size: Option<u32>,
     page_token: Option<String>,
@@ -920,6 +1124,7 @@ impl Client {
     pub fn list_databases(&self, parent: &BranchName) -> ListDatabases<'_> {
         ListDatabases {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             page_size: None,
             page_token: None,
@@ -927,6 +1132,16 @@ impl Client {
     }
 }
 impl<'c> ListDatabases<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Largest number of items per page (the server may return fewer).
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.page_size = Some(page_size);
@@ -939,16 +1154,18 @@ impl<'c> ListDatabases<'c> {
     }
     /// The lazy pager over this listing: nothing is sent until it is consumed.
     pub fn pager(self) -> Pager<types::Database> {
-        let Self { client, parent, page_size, page_token } = self;
+        let Self { client, options, parent, page_size, page_token } = self;
         let client = client.clone();
         pager(
             page_size,
             page_token,
             move |page_size, page_token| {
                 let client = client.clone();
+                let options = options.clone();
                 let parent = parent.clone();
                 async move {
-                    let page: types::ListDatabasesResponse = run(
+                    let page: types::ListDatabasesResponse = run_with(
+                            &options,
                             "ListDatabasesResponse",
                             client
                                 .raw()
@@ -1000,6 +1217,7 @@ impl<'c> ::std::future::IntoFuture for ListDatabases<'c> {
 #[derive(Debug)]
 pub struct CreateDatabase<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: BranchName,
     database_id: Option<String>,
     replace_existing: Option<bool>,
@@ -1026,6 +1244,7 @@ impl Client {
     ) -> CreateDatabase<'_> {
         CreateDatabase {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             database_id: None,
             replace_existing: None,
@@ -1044,16 +1263,27 @@ impl<'c> CreateDatabase<'c> {
         self.replace_existing = Some(replace_existing);
         self
     }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Database, types::DatabaseOperationMetadata>, Error> {
-        let Self { client, parent, database_id, replace_existing, database } = self;
+        let Self { client, options, parent, database_id, replace_existing, database } = self;
         if let Some(id) = database_id.as_deref().filter(|id| !id.is_empty()) {
             DATABASE_ID.check(id)?;
         }
         check_required("database", &database)?;
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -1086,6 +1316,7 @@ impl<'c> ::std::future::IntoFuture for CreateDatabase<'c> {
 #[derive(Debug)]
 pub struct GetDatabase<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: DatabaseName,
 }
 impl Client {
@@ -1102,15 +1333,27 @@ impl Client {
     pub fn get_database(&self, name: &DatabaseName) -> GetDatabase<'_> {
         GetDatabase {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetDatabase<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::Database, Error> {
-        let Self { client, name } = self;
-        run(
+        let Self { client, options, name } = self;
+        run_with(
+                &options,
                 "Database",
                 client
                     .raw()
@@ -1137,6 +1380,7 @@ impl<'c> ::std::future::IntoFuture for GetDatabase<'c> {
 #[derive(Debug)]
 pub struct DeleteDatabase<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: DatabaseName,
 }
 impl Client {
@@ -1155,17 +1399,29 @@ impl Client {
     pub fn delete_database(&self, name: &DatabaseName) -> DeleteDatabase<'_> {
         DeleteDatabase {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> DeleteDatabase<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::DatabaseOperationMetadata>, Error> {
-        let Self { client, name } = self;
-        let op = run(
+        let Self { client, options, name } = self;
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -1193,6 +1449,7 @@ impl<'c> ::std::future::IntoFuture for DeleteDatabase<'c> {
 #[derive(Debug)]
 pub struct UpdateDatabase<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: DatabaseName,
     database: types::Database,
     update_mask: FieldMask,
@@ -1220,6 +1477,7 @@ impl Client {
     ) -> UpdateDatabase<'_> {
         UpdateDatabase {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
             database,
             update_mask: update_mask.clone(),
@@ -1227,14 +1485,25 @@ impl Client {
     }
 }
 impl<'c> UpdateDatabase<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Database, types::DatabaseOperationMetadata>, Error> {
-        let Self { client, name, database, update_mask } = self;
+        let Self { client, options, name, database, update_mask } = self;
         check_required("database", &database)?;
         let update_mask = update_mask.to_string();
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -1267,6 +1536,7 @@ impl<'c> ::std::future::IntoFuture for UpdateDatabase<'c> {
 #[derive(Debug)]
 pub struct ListCdfConfigs<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: DatabaseName,
     page_size: Option<u32>,
     page_token: Option<String>,
@@ -1287,6 +1557,7 @@ impl Client {
     pub fn list_cdf_configs(&self, parent: &DatabaseName) -> ListCdfConfigs<'_> {
         ListCdfConfigs {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             page_size: None,
             page_token: None,
@@ -1294,6 +1565,16 @@ impl Client {
     }
 }
 impl<'c> ListCdfConfigs<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Largest number of items per page (the server may return fewer).
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.page_size = Some(page_size);
@@ -1306,16 +1587,18 @@ impl<'c> ListCdfConfigs<'c> {
     }
     /// The lazy pager over this listing: nothing is sent until it is consumed.
     pub fn pager(self) -> Pager<types::CdfConfig> {
-        let Self { client, parent, page_size, page_token } = self;
+        let Self { client, options, parent, page_size, page_token } = self;
         let client = client.clone();
         pager(
             page_size,
             page_token,
             move |page_size, page_token| {
                 let client = client.clone();
+                let options = options.clone();
                 let parent = parent.clone();
                 async move {
-                    let page: types::ListCdfConfigsResponse = run(
+                    let page: types::ListCdfConfigsResponse = run_with(
+                            &options,
                             "ListCdfConfigsResponse",
                             client
                                 .raw()
@@ -1368,6 +1651,7 @@ impl<'c> ::std::future::IntoFuture for ListCdfConfigs<'c> {
 #[derive(Debug)]
 pub struct CreateCdfConfig<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: DatabaseName,
     cdf_config_id: Option<String>,
     cdf_config: types::CdfConfig,
@@ -1393,6 +1677,7 @@ impl Client {
     ) -> CreateCdfConfig<'_> {
         CreateCdfConfig {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             cdf_config_id: None,
             cdf_config,
@@ -1405,16 +1690,27 @@ impl<'c> CreateCdfConfig<'c> {
         self.cdf_config_id = Some(cdf_config_id.into());
         self
     }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::CdfConfig, types::CdfConfigOperationMetadata>, Error> {
-        let Self { client, parent, cdf_config_id, cdf_config } = self;
+        let Self { client, options, parent, cdf_config_id, cdf_config } = self;
         if let Some(id) = cdf_config_id.as_deref().filter(|id| !id.is_empty()) {
             CDF_CONFIG_ID.check(id)?;
         }
         check_required("cdf_config", &cdf_config)?;
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -1447,6 +1743,7 @@ impl<'c> ::std::future::IntoFuture for CreateCdfConfig<'c> {
 #[derive(Debug)]
 pub struct GetCdfConfig<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: CdfConfigName,
 }
 impl Client {
@@ -1463,15 +1760,27 @@ impl Client {
     pub fn get_cdf_config(&self, name: &CdfConfigName) -> GetCdfConfig<'_> {
         GetCdfConfig {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetCdfConfig<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::CdfConfig, Error> {
-        let Self { client, name } = self;
-        run(
+        let Self { client, options, name } = self;
+        run_with(
+                &options,
                 "CdfConfig",
                 client
                     .raw()
@@ -1499,6 +1808,7 @@ impl<'c> ::std::future::IntoFuture for GetCdfConfig<'c> {
 #[derive(Debug)]
 pub struct DeleteCdfConfig<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: CdfConfigName,
     force: Option<bool>,
 }
@@ -1518,6 +1828,7 @@ impl Client {
     pub fn delete_cdf_config(&self, name: &CdfConfigName) -> DeleteCdfConfig<'_> {
         DeleteCdfConfig {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
             force: None,
         }
@@ -1529,12 +1840,23 @@ impl<'c> DeleteCdfConfig<'c> {
         self.force = Some(force);
         self
     }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::CdfConfigOperationMetadata>, Error> {
-        let Self { client, name, force } = self;
-        let op = run(
+        let Self { client, options, name, force } = self;
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -1564,6 +1886,7 @@ impl<'c> ::std::future::IntoFuture for DeleteCdfConfig<'c> {
 #[derive(Debug)]
 pub struct ListCdfStatuses<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: CdfConfigName,
     page_size: Option<u32>,
     page_token: Option<String>,
@@ -1584,6 +1907,7 @@ impl Client {
     pub fn list_cdf_statuses(&self, parent: &CdfConfigName) -> ListCdfStatuses<'_> {
         ListCdfStatuses {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             page_size: None,
             page_token: None,
@@ -1591,6 +1915,16 @@ impl Client {
     }
 }
 impl<'c> ListCdfStatuses<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Largest number of items per page (the server may return fewer).
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.page_size = Some(page_size);
@@ -1603,16 +1937,18 @@ impl<'c> ListCdfStatuses<'c> {
     }
     /// The lazy pager over this listing: nothing is sent until it is consumed.
     pub fn pager(self) -> Pager<types::CdfStatus> {
-        let Self { client, parent, page_size, page_token } = self;
+        let Self { client, options, parent, page_size, page_token } = self;
         let client = client.clone();
         pager(
             page_size,
             page_token,
             move |page_size, page_token| {
                 let client = client.clone();
+                let options = options.clone();
                 let parent = parent.clone();
                 async move {
-                    let page: types::ListCdfStatusesResponse = run(
+                    let page: types::ListCdfStatusesResponse = run_with(
+                            &options,
                             "ListCdfStatusesResponse",
                             client
                                 .raw()
@@ -1666,6 +2002,7 @@ impl<'c> ::std::future::IntoFuture for ListCdfStatuses<'c> {
 #[derive(Debug)]
 pub struct GetCdfStatus<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: CdfStatusName,
 }
 impl Client {
@@ -1682,15 +2019,27 @@ impl Client {
     pub fn get_cdf_status(&self, name: &CdfStatusName) -> GetCdfStatus<'_> {
         GetCdfStatus {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetCdfStatus<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::CdfStatus, Error> {
-        let Self { client, name } = self;
-        run(
+        let Self { client, options, name } = self;
+        run_with(
+                &options,
                 "CdfStatus",
                 client
                     .raw()
@@ -1719,6 +2068,7 @@ impl<'c> ::std::future::IntoFuture for GetCdfStatus<'c> {
 #[derive(Debug)]
 pub struct GetDataApi<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: DataApiName,
 }
 impl Client {
@@ -1735,15 +2085,27 @@ impl Client {
     pub fn get_data_api(&self, name: &DataApiName) -> GetDataApi<'_> {
         GetDataApi {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetDataApi<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::DataApi, Error> {
-        let Self { client, name } = self;
-        run(
+        let Self { client, options, name } = self;
+        run_with(
+                &options,
                 "DataApi",
                 client
                     .raw()
@@ -1770,6 +2132,7 @@ impl<'c> ::std::future::IntoFuture for GetDataApi<'c> {
 #[derive(Debug)]
 pub struct CreateDataApi<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: DatabaseName,
     data_api: types::DataApi,
 }
@@ -1794,19 +2157,31 @@ impl Client {
     ) -> CreateDataApi<'_> {
         CreateDataApi {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             data_api,
         }
     }
 }
 impl<'c> CreateDataApi<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::DataApi, types::DataApiOperationMetadata>, Error> {
-        let Self { client, parent, data_api } = self;
+        let Self { client, options, parent, data_api } = self;
         check_required("data_api", &data_api)?;
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -1838,6 +2213,7 @@ impl<'c> ::std::future::IntoFuture for CreateDataApi<'c> {
 #[derive(Debug)]
 pub struct DeleteDataApi<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: DataApiName,
 }
 impl Client {
@@ -1856,17 +2232,29 @@ impl Client {
     pub fn delete_data_api(&self, name: &DataApiName) -> DeleteDataApi<'_> {
         DeleteDataApi {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> DeleteDataApi<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::DataApiOperationMetadata>, Error> {
-        let Self { client, name } = self;
-        let op = run(
+        let Self { client, options, name } = self;
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -1894,6 +2282,7 @@ impl<'c> ::std::future::IntoFuture for DeleteDataApi<'c> {
 #[derive(Debug)]
 pub struct UpdateDataApi<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: DataApiName,
     data_api: types::DataApi,
     update_mask: FieldMask,
@@ -1921,6 +2310,7 @@ impl Client {
     ) -> UpdateDataApi<'_> {
         UpdateDataApi {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
             data_api,
             update_mask: update_mask.clone(),
@@ -1928,14 +2318,25 @@ impl Client {
     }
 }
 impl<'c> UpdateDataApi<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::DataApi, types::DataApiOperationMetadata>, Error> {
-        let Self { client, name, data_api, update_mask } = self;
+        let Self { client, options, name, data_api, update_mask } = self;
         check_required("data_api", &data_api)?;
         let update_mask = update_mask.to_string();
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -1968,6 +2369,7 @@ impl<'c> ::std::future::IntoFuture for UpdateDataApi<'c> {
 #[derive(Debug)]
 pub struct ListEndpoints<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: BranchName,
     page_size: Option<u32>,
     page_token: Option<String>,
@@ -1988,6 +2390,7 @@ impl Client {
     pub fn list_endpoints(&self, parent: &BranchName) -> ListEndpoints<'_> {
         ListEndpoints {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             page_size: None,
             page_token: None,
@@ -1995,6 +2398,16 @@ impl Client {
     }
 }
 impl<'c> ListEndpoints<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Largest number of items per page (the server may return fewer).
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.page_size = Some(page_size);
@@ -2007,16 +2420,18 @@ impl<'c> ListEndpoints<'c> {
     }
     /// The lazy pager over this listing: nothing is sent until it is consumed.
     pub fn pager(self) -> Pager<types::Endpoint> {
-        let Self { client, parent, page_size, page_token } = self;
+        let Self { client, options, parent, page_size, page_token } = self;
         let client = client.clone();
         pager(
             page_size,
             page_token,
             move |page_size, page_token| {
                 let client = client.clone();
+                let options = options.clone();
                 let parent = parent.clone();
                 async move {
-                    let page: types::ListEndpointsResponse = run(
+                    let page: types::ListEndpointsResponse = run_with(
+                            &options,
                             "ListEndpointsResponse",
                             client
                                 .raw()
@@ -2068,6 +2483,7 @@ impl<'c> ::std::future::IntoFuture for ListEndpoints<'c> {
 #[derive(Debug)]
 pub struct CreateEndpoint<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: BranchName,
     endpoint_id: String,
     replace_existing: Option<bool>,
@@ -2095,6 +2511,7 @@ impl Client {
     ) -> CreateEndpoint<'_> {
         CreateEndpoint {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             endpoint_id: endpoint_id.to_string(),
             replace_existing: None,
@@ -2108,14 +2525,25 @@ impl<'c> CreateEndpoint<'c> {
         self.replace_existing = Some(replace_existing);
         self
     }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Endpoint, types::EndpointOperationMetadata>, Error> {
-        let Self { client, parent, endpoint_id, replace_existing, endpoint } = self;
+        let Self { client, options, parent, endpoint_id, replace_existing, endpoint } = self;
         ENDPOINT_ID.check(&endpoint_id)?;
         check_required("endpoint", &endpoint)?;
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -2148,6 +2576,7 @@ impl<'c> ::std::future::IntoFuture for CreateEndpoint<'c> {
 #[derive(Debug)]
 pub struct GetEndpoint<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: EndpointName,
 }
 impl Client {
@@ -2164,15 +2593,27 @@ impl Client {
     pub fn get_endpoint(&self, name: &EndpointName) -> GetEndpoint<'_> {
         GetEndpoint {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetEndpoint<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::Endpoint, Error> {
-        let Self { client, name } = self;
-        run(
+        let Self { client, options, name } = self;
+        run_with(
+                &options,
                 "Endpoint",
                 client
                     .raw()
@@ -2199,6 +2640,7 @@ impl<'c> ::std::future::IntoFuture for GetEndpoint<'c> {
 #[derive(Debug)]
 pub struct DeleteEndpoint<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: EndpointName,
 }
 impl Client {
@@ -2217,17 +2659,29 @@ impl Client {
     pub fn delete_endpoint(&self, name: &EndpointName) -> DeleteEndpoint<'_> {
         DeleteEndpoint {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> DeleteEndpoint<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::EndpointOperationMetadata>, Error> {
-        let Self { client, name } = self;
-        let op = run(
+        let Self { client, options, name } = self;
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -2255,6 +2709,7 @@ impl<'c> ::std::future::IntoFuture for DeleteEndpoint<'c> {
 #[derive(Debug)]
 pub struct UpdateEndpoint<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: EndpointName,
     endpoint: types::Endpoint,
     update_mask: FieldMask,
@@ -2282,6 +2737,7 @@ impl Client {
     ) -> UpdateEndpoint<'_> {
         UpdateEndpoint {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
             endpoint,
             update_mask: update_mask.clone(),
@@ -2289,14 +2745,25 @@ impl Client {
     }
 }
 impl<'c> UpdateEndpoint<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Endpoint, types::EndpointOperationMetadata>, Error> {
-        let Self { client, name, endpoint, update_mask } = self;
+        let Self { client, options, name, endpoint, update_mask } = self;
         check_required("endpoint", &endpoint)?;
         let update_mask = update_mask.to_string();
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -2329,6 +2796,7 @@ impl<'c> ::std::future::IntoFuture for UpdateEndpoint<'c> {
 #[derive(Debug)]
 pub struct ListRoles<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: BranchName,
     page_size: Option<u32>,
     page_token: Option<String>,
@@ -2349,6 +2817,7 @@ impl Client {
     pub fn list_roles(&self, parent: &BranchName) -> ListRoles<'_> {
         ListRoles {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             page_size: None,
             page_token: None,
@@ -2356,6 +2825,16 @@ impl Client {
     }
 }
 impl<'c> ListRoles<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Largest number of items per page (the server may return fewer).
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.page_size = Some(page_size);
@@ -2368,16 +2847,18 @@ impl<'c> ListRoles<'c> {
     }
     /// The lazy pager over this listing: nothing is sent until it is consumed.
     pub fn pager(self) -> Pager<types::Role> {
-        let Self { client, parent, page_size, page_token } = self;
+        let Self { client, options, parent, page_size, page_token } = self;
         let client = client.clone();
         pager(
             page_size,
             page_token,
             move |page_size, page_token| {
                 let client = client.clone();
+                let options = options.clone();
                 let parent = parent.clone();
                 async move {
-                    let page: types::ListRolesResponse = run(
+                    let page: types::ListRolesResponse = run_with(
+                            &options,
                             "ListRolesResponse",
                             client
                                 .raw()
@@ -2429,6 +2910,7 @@ impl<'c> ::std::future::IntoFuture for ListRoles<'c> {
 #[derive(Debug)]
 pub struct CreateRole<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: BranchName,
     replace_existing: Option<bool>,
     role_id: Option<String>,
@@ -2451,6 +2933,7 @@ impl Client {
     pub fn create_role(&self, parent: &BranchName, role: types::Role) -> CreateRole<'_> {
         CreateRole {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             replace_existing: None,
             role_id: None,
@@ -2469,16 +2952,27 @@ impl<'c> CreateRole<'c> {
         self.role_id = Some(role_id.into());
         self
     }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Role, types::RoleOperationMetadata>, Error> {
-        let Self { client, parent, replace_existing, role_id, role } = self;
+        let Self { client, options, parent, replace_existing, role_id, role } = self;
         if let Some(id) = role_id.as_deref().filter(|id| !id.is_empty()) {
             ROLE_ID.check(id)?;
         }
         check_required("role", &role)?;
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -2508,6 +3002,7 @@ impl<'c> ::std::future::IntoFuture for CreateRole<'c> {
 #[derive(Debug)]
 pub struct GetRole<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: RoleName,
 }
 impl Client {
@@ -2524,15 +3019,27 @@ impl Client {
     pub fn get_role(&self, name: &RoleName) -> GetRole<'_> {
         GetRole {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetRole<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::Role, Error> {
-        let Self { client, name } = self;
-        run(
+        let Self { client, options, name } = self;
+        run_with(
+                &options,
                 "Role",
                 client
                     .raw()
@@ -2555,6 +3062,7 @@ impl<'c> ::std::future::IntoFuture for GetRole<'c> {
 #[derive(Debug)]
 pub struct DeleteRole<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: RoleName,
     reassign_owned_to: Option<String>,
 }
@@ -2574,6 +3082,7 @@ impl Client {
     pub fn delete_role(&self, name: &RoleName) -> DeleteRole<'_> {
         DeleteRole {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
             reassign_owned_to: None,
         }
@@ -2585,12 +3094,23 @@ impl<'c> DeleteRole<'c> {
         self.reassign_owned_to = Some(reassign_owned_to.into());
         self
     }
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::RoleOperationMetadata>, Error> {
-        let Self { client, name, reassign_owned_to } = self;
-        let op = run(
+        let Self { client, options, name, reassign_owned_to } = self;
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -2619,6 +3139,7 @@ impl<'c> ::std::future::IntoFuture for DeleteRole<'c> {
 #[derive(Debug)]
 pub struct UpdateRole<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: RoleName,
     role: types::Role,
     update_mask: FieldMask,
@@ -2646,6 +3167,7 @@ impl Client {
     ) -> UpdateRole<'_> {
         UpdateRole {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
             role,
             update_mask: update_mask.clone(),
@@ -2653,14 +3175,25 @@ impl Client {
     }
 }
 impl<'c> UpdateRole<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Role, types::RoleOperationMetadata>, Error> {
-        let Self { client, name, role, update_mask } = self;
+        let Self { client, options, name, role, update_mask } = self;
         check_required("role", &role)?;
         let update_mask = update_mask.to_string();
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -2690,6 +3223,7 @@ impl<'c> ::std::future::IntoFuture for UpdateRole<'c> {
 #[derive(Debug)]
 pub struct RevealRolePassword<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: RoleName,
 }
 impl Client {
@@ -2706,15 +3240,27 @@ impl Client {
     pub fn reveal_role_password(&self, name: &RoleName) -> RevealRolePassword<'_> {
         RevealRolePassword {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> RevealRolePassword<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::RevealRolePasswordResponse, Error> {
-        let Self { client, name } = self;
-        run(
+        let Self { client, options, name } = self;
+        run_with(
+                &options,
                 "RevealRolePasswordResponse",
                 client
                     .raw()
@@ -2742,6 +3288,7 @@ impl<'c> ::std::future::IntoFuture for RevealRolePassword<'c> {
 #[derive(Debug)]
 pub struct GetSnapshotSchedule<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: SnapshotScheduleName,
 }
 impl Client {
@@ -2761,15 +3308,27 @@ impl Client {
     ) -> GetSnapshotSchedule<'_> {
         GetSnapshotSchedule {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetSnapshotSchedule<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::SnapshotSchedule, Error> {
-        let Self { client, name } = self;
-        run(
+        let Self { client, options, name } = self;
+        run_with(
+                &options,
                 "SnapshotSchedule",
                 client.raw().get_snapshot_schedule(name.project_id(), name.branch_id()),
             )
@@ -2790,6 +3349,7 @@ impl<'c> ::std::future::IntoFuture for GetSnapshotSchedule<'c> {
 #[derive(Debug)]
 pub struct UpdateSnapshotSchedule<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: SnapshotScheduleName,
     snapshot_schedule: types::SnapshotSchedule,
     update_mask: FieldMask,
@@ -2817,6 +3377,7 @@ impl Client {
     ) -> UpdateSnapshotSchedule<'_> {
         UpdateSnapshotSchedule {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
             snapshot_schedule,
             update_mask: update_mask.clone(),
@@ -2824,6 +3385,16 @@ impl Client {
     }
 }
 impl<'c> UpdateSnapshotSchedule<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
@@ -2831,10 +3402,11 @@ impl<'c> UpdateSnapshotSchedule<'c> {
         Operation<types::SnapshotSchedule, types::SnapshotScheduleOperationMetadata>,
         Error,
     > {
-        let Self { client, name, snapshot_schedule, update_mask } = self;
+        let Self { client, options, name, snapshot_schedule, update_mask } = self;
         check_required("snapshot_schedule", &snapshot_schedule)?;
         let update_mask = update_mask.to_string();
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -2866,6 +3438,7 @@ impl<'c> ::std::future::IntoFuture for UpdateSnapshotSchedule<'c> {
 #[derive(Debug)]
 pub struct UndeleteBranch<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: BranchName,
 }
 impl Client {
@@ -2884,17 +3457,29 @@ impl Client {
     pub fn undelete_branch(&self, name: &BranchName) -> UndeleteBranch<'_> {
         UndeleteBranch {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> UndeleteBranch<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::BranchOperationMetadata>, Error> {
-        let Self { client, name } = self;
-        let op = run(
+        let Self { client, options, name } = self;
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -2922,6 +3507,7 @@ impl<'c> ::std::future::IntoFuture for UndeleteBranch<'c> {
 #[derive(Debug)]
 pub struct ListSnapshots<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: ProjectName,
     page_size: Option<u32>,
     page_token: Option<String>,
@@ -2942,6 +3528,7 @@ impl Client {
     pub fn list_snapshots(&self, parent: &ProjectName) -> ListSnapshots<'_> {
         ListSnapshots {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             page_size: None,
             page_token: None,
@@ -2949,6 +3536,16 @@ impl Client {
     }
 }
 impl<'c> ListSnapshots<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Largest number of items per page (the server may return fewer).
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.page_size = Some(page_size);
@@ -2961,16 +3558,18 @@ impl<'c> ListSnapshots<'c> {
     }
     /// The lazy pager over this listing: nothing is sent until it is consumed.
     pub fn pager(self) -> Pager<types::Snapshot> {
-        let Self { client, parent, page_size, page_token } = self;
+        let Self { client, options, parent, page_size, page_token } = self;
         let client = client.clone();
         pager(
             page_size,
             page_token,
             move |page_size, page_token| {
                 let client = client.clone();
+                let options = options.clone();
                 let parent = parent.clone();
                 async move {
-                    let page: types::ListSnapshotsResponse = run(
+                    let page: types::ListSnapshotsResponse = run_with(
+                            &options,
                             "ListSnapshotsResponse",
                             client
                                 .raw()
@@ -3021,6 +3620,7 @@ impl<'c> ::std::future::IntoFuture for ListSnapshots<'c> {
 #[derive(Debug)]
 pub struct CreateSnapshot<'c> {
     client: &'c Client,
+    options: CallOptions,
     parent: ProjectName,
     snapshot_id: String,
     snapshot: types::Snapshot,
@@ -3047,6 +3647,7 @@ impl Client {
     ) -> CreateSnapshot<'_> {
         CreateSnapshot {
             client: self,
+            options: CallOptions::default(),
             parent: parent.clone(),
             snapshot_id: snapshot_id.to_string(),
             snapshot,
@@ -3054,14 +3655,25 @@ impl Client {
     }
 }
 impl<'c> CreateSnapshot<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<types::Snapshot, types::SnapshotOperationMetadata>, Error> {
-        let Self { client, parent, snapshot_id, snapshot } = self;
+        let Self { client, options, parent, snapshot_id, snapshot } = self;
         SNAPSHOT_ID.check(&snapshot_id)?;
         check_required("snapshot", &snapshot)?;
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -3088,6 +3700,7 @@ impl<'c> ::std::future::IntoFuture for CreateSnapshot<'c> {
 #[derive(Debug)]
 pub struct GetSnapshot<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: SnapshotName,
 }
 impl Client {
@@ -3104,15 +3717,30 @@ impl Client {
     pub fn get_snapshot(&self, name: &SnapshotName) -> GetSnapshot<'_> {
         GetSnapshot {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetSnapshot<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::Snapshot, Error> {
-        let Self { client, name } = self;
-        run("Snapshot", client.raw().get_snapshot(name.project_id(), name.snapshot_id()))
+        let Self { client, options, name } = self;
+        run_with(
+                &options,
+                "Snapshot",
+                client.raw().get_snapshot(name.project_id(), name.snapshot_id()),
+            )
             .await
     }
 }
@@ -3130,6 +3758,7 @@ impl<'c> ::std::future::IntoFuture for GetSnapshot<'c> {
 #[derive(Debug)]
 pub struct DeleteSnapshot<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: SnapshotName,
 }
 impl Client {
@@ -3148,17 +3777,29 @@ impl Client {
     pub fn delete_snapshot(&self, name: &SnapshotName) -> DeleteSnapshot<'_> {
         DeleteSnapshot {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> DeleteSnapshot<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::SnapshotOperationMetadata>, Error> {
-        let Self { client, name } = self;
-        let op = run(
+        let Self { client, options, name } = self;
+        let op = run_with(
+                &options,
                 "Operation",
                 client.raw().delete_snapshot(name.project_id(), name.snapshot_id()),
             )
@@ -3180,6 +3821,7 @@ impl<'c> ::std::future::IntoFuture for DeleteSnapshot<'c> {
 #[derive(Debug)]
 pub struct UndeleteProject<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: ProjectName,
 }
 impl Client {
@@ -3198,17 +3840,29 @@ impl Client {
     pub fn undelete_project(&self, name: &ProjectName) -> UndeleteProject<'_> {
         UndeleteProject {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> UndeleteProject<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::ProjectOperationMetadata>, Error> {
-        let Self { client, name } = self;
-        let op = run(
+        let Self { client, options, name } = self;
+        let op = run_with(
+                &options,
                 "Operation",
                 client
                     .raw()
@@ -3235,6 +3889,7 @@ impl<'c> ::std::future::IntoFuture for UndeleteProject<'c> {
 #[derive(Debug)]
 pub struct CreateSyncedTable<'c> {
     client: &'c Client,
+    options: CallOptions,
     synced_table_id: String,
     synced_table: types::SyncedTable,
 }
@@ -3258,12 +3913,23 @@ impl Client {
     ) -> CreateSyncedTable<'_> {
         CreateSyncedTable {
             client: self,
+            options: CallOptions::default(),
             synced_table_id: synced_table_id.to_string(),
             synced_table,
         }
     }
 }
 impl<'c> CreateSyncedTable<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
@@ -3271,10 +3937,11 @@ impl<'c> CreateSyncedTable<'c> {
         Operation<types::SyncedTable, types::SyncedTableOperationMetadata>,
         Error,
     > {
-        let Self { client, synced_table_id, synced_table } = self;
+        let Self { client, options, synced_table_id, synced_table } = self;
         SYNCED_TABLE_ID.check(&synced_table_id)?;
         check_required("synced_table", &synced_table)?;
-        let op = run(
+        let op = run_with(
+                &options,
                 "Operation",
                 client.raw().create_synced_table(&synced_table_id, &synced_table),
             )
@@ -3299,6 +3966,7 @@ impl<'c> ::std::future::IntoFuture for CreateSyncedTable<'c> {
 #[derive(Debug)]
 pub struct GetSyncedTable<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: SyncedTableName,
 }
 impl Client {
@@ -3315,15 +3983,31 @@ impl Client {
     pub fn get_synced_table(&self, name: &SyncedTableName) -> GetSyncedTable<'_> {
         GetSyncedTable {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetSyncedTable<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::SyncedTable, Error> {
-        let Self { client, name } = self;
-        run("SyncedTable", client.raw().get_synced_table(name.synced_table_id())).await
+        let Self { client, options, name } = self;
+        run_with(
+                &options,
+                "SyncedTable",
+                client.raw().get_synced_table(name.synced_table_id()),
+            )
+            .await
     }
 }
 impl<'c> ::std::future::IntoFuture for GetSyncedTable<'c> {
@@ -3340,6 +4024,7 @@ impl<'c> ::std::future::IntoFuture for GetSyncedTable<'c> {
 #[derive(Debug)]
 pub struct DeleteSyncedTable<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: SyncedTableName,
 }
 impl Client {
@@ -3358,17 +4043,29 @@ impl Client {
     pub fn delete_synced_table(&self, name: &SyncedTableName) -> DeleteSyncedTable<'_> {
         DeleteSyncedTable {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> DeleteSyncedTable<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(
         self,
     ) -> Result<Operation<(), types::SyncedTableOperationMetadata>, Error> {
-        let Self { client, name } = self;
-        let op = run(
+        let Self { client, options, name } = self;
+        let op = run_with(
+                &options,
                 "Operation",
                 client.raw().delete_synced_table(name.synced_table_id()),
             )
@@ -3390,6 +4087,7 @@ impl<'c> ::std::future::IntoFuture for DeleteSyncedTable<'c> {
 #[derive(Debug)]
 pub struct GetOperation<'c> {
     client: &'c Client,
+    options: CallOptions,
     name: OperationName,
 }
 impl Client {
@@ -3406,15 +4104,26 @@ impl Client {
     pub fn get_operation(&self, name: &OperationName) -> GetOperation<'_> {
         GetOperation {
             client: self,
+            options: CallOptions::default(),
             name: name.clone(),
         }
     }
 }
 impl<'c> GetOperation<'c> {
+    /// Retries this call on `policy` instead of the client's retry policy.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+        self.options.retry = Some(::std::sync::Arc::new(policy));
+        self
+    }
+    /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
     /// Sends the request.
     pub async fn send(self) -> Result<types::Operation, Error> {
-        let Self { client, name } = self;
-        run("Operation", client.raw().get_operation(name.as_str())).await
+        let Self { client, options, name } = self;
+        run_with(&options, "Operation", client.raw().get_operation(name.as_str())).await
     }
 }
 impl<'c> ::std::future::IntoFuture for GetOperation<'c> {

@@ -36,7 +36,8 @@ pub fn typed_calls(surface: &Surface) -> Result<TokenStream, Vec<String>> {
         return Err(problems);
     }
     Ok(quote! {
-        use crate::call::{check_required, run};
+        use crate::call::{CallOptions, check_required, run_with};
+        use crate::retry::RetryPolicy;
         use crate::names::*;
         use crate::pagination::{ListPage, page_of, pager};
         use crate::{Client, Error, FieldMask, Operation, Pager, types};
@@ -427,7 +428,22 @@ fn print(c: &Call, parts: Parts) -> TokenStream {
         .filter_map(|f| f.arg.as_ref())
         .map(|(n, t)| quote!(#n: #t))
         .collect();
-    let setters = parts.fields.iter().filter_map(|f| f.setter.as_ref());
+    let own_setters = parts.fields.iter().filter_map(|f| f.setter.as_ref());
+    let setters = quote! {
+        #(#own_setters)*
+
+        /// Retries this call on `policy` instead of the client's retry policy.
+        pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
+            self.options.retry = Some(::std::sync::Arc::new(policy));
+            self
+        }
+
+        /// Gives up after `timeout`, retries included, with [`Error::Timeout`].
+        pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.options.timeout = Some(timeout);
+            self
+        }
+    };
     let checks = &parts.checks;
     let prelude = &parts.prelude;
     let raw_args = &parts.raw_args;
@@ -449,13 +465,14 @@ fn print(c: &Call, parts: Parts) -> TokenStream {
         #[derive(Debug)]
         pub struct #builder<'c> {
             client: &'c Client,
+            options: CallOptions,
             #(#field_names: #field_tys,)*
         }
 
         impl Client {
             #(#[doc = #method_doc])*
             pub fn #method(&self, #(#args),*) -> #builder<'_> {
-                #builder { client: self, #(#inits,)* }
+                #builder { client: self, options: CallOptions::default(), #(#inits,)* }
             }
         }
     };
@@ -468,7 +485,7 @@ fn print(c: &Call, parts: Parts) -> TokenStream {
                 #common
 
                 impl<'c> #builder<'c> {
-                    #(#setters)*
+                    #setters
 
                     /// Largest number of items per page (the server may return fewer).
                     pub fn page_size(mut self, page_size: u32) -> Self {
@@ -484,14 +501,15 @@ fn print(c: &Call, parts: Parts) -> TokenStream {
 
                     /// The lazy pager over this listing: nothing is sent until it is consumed.
                     pub fn pager(self) -> Pager<types::#item> {
-                        let Self { client, #(#field_names,)* } = self;
+                        let Self { client, options, #(#field_names,)* } = self;
                         let client = client.clone();
                         pager(page_size, page_token, move |page_size, page_token| {
                             let client = client.clone();
+                            let options = options.clone();
                             #(let #captured = #captured.clone();)*
                             async move {
                                 #(#checks)*
-                                let page: types::#page = run(#page_name, client.raw().#method(#(#raw_args),*)).await?;
+                                let page: types::#page = run_with(&options, #page_name, client.raw().#method(#(#raw_args),*)).await?;
                                 Ok(page_of(page))
                             }
                         })
@@ -536,7 +554,7 @@ fn print(c: &Call, parts: Parts) -> TokenStream {
                     (
                         quote!(Operation<#result, types::#metadata>),
                         quote! {
-                            let op = run("Operation", client.raw().#method(#(#raw_args),*)).await?;
+                            let op = run_with(&options, "Operation", client.raw().#method(#(#raw_args),*)).await?;
                             Operation::new(client.clone(), op)
                         },
                     )
@@ -546,7 +564,7 @@ fn print(c: &Call, parts: Parts) -> TokenStream {
                     let ty = ident(&success);
                     (
                         quote!(types::#ty),
-                        quote!(run(#success, client.raw().#method(#(#raw_args),*)).await),
+                        quote!(run_with(&options, #success, client.raw().#method(#(#raw_args),*)).await),
                     )
                 }
             };
@@ -555,11 +573,11 @@ fn print(c: &Call, parts: Parts) -> TokenStream {
                 #common
 
                 impl<'c> #builder<'c> {
-                    #(#setters)*
+                    #setters
 
                     /// Sends the request.
                     pub async fn send(self) -> Result<#output, Error> {
-                        let Self { client, #(#all_fields,)* } = self;
+                        let Self { client, options, #(#all_fields,)* } = self;
                         #(#checks)*
                         #(#prelude)*
                         #finish
