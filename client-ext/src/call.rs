@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 
 use lakebase_generated::RequiredFields;
 
-use crate::error::{ApiError, AuthError, Error, InvalidInput, TransportError, body_snippet};
+use crate::error::{ApiError, AuthError, Error, InvalidInput, TimeoutKind, TransportError, body_snippet};
+use crate::polling::PollingPolicy;
 use crate::retry::RetryPolicy;
 use crate::transport::{CallRecord, CallSummary};
 
@@ -21,6 +22,8 @@ pub(crate) struct CallOptions {
     pub(crate) retry: Option<Arc<dyn RetryPolicy>>,
     /// The longest the call may take, retries included.
     pub(crate) timeout: Option<Duration>,
+    /// Replaces the client's polling policy for the operation the call starts.
+    pub(crate) polling: Option<PollingPolicy>,
 }
 
 impl std::fmt::Debug for CallOptions {
@@ -28,6 +31,7 @@ impl std::fmt::Debug for CallOptions {
         f.debug_struct("CallOptions")
             .field("retry", &self.retry.as_ref().map(|_| "per call"))
             .field("timeout", &self.timeout)
+            .field("polling", &self.polling)
             .finish()
     }
 }
@@ -44,7 +48,7 @@ where
         None => call.await,
         Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
             Err(Error::Timeout {
-                what: "call".to_string(),
+                kind: TimeoutKind::Call,
                 elapsed: limit,
                 attempts: 0,
                 last_error: None,
@@ -164,7 +168,7 @@ fn with_auth_context(mut error: Error, summary: &mut CallSummary) -> Error {
 fn with_budget(error: Error, summary: CallSummary) -> Error {
     if summary.budget_exhausted {
         Error::Timeout {
-            what: "retry budget".to_string(),
+            kind: TimeoutKind::RetryBudget,
             elapsed: summary.elapsed,
             attempts: summary.attempts,
             last_error: Some(Box::new(error)),

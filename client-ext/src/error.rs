@@ -64,11 +64,11 @@ pub enum Error {
         /// The operation name.
         operation: String,
     },
-    /// A time budget ran out (the retry budget, an operation wait, a request).
-    #[error("timed out after {elapsed:?} waiting for {what} ({attempts} attempts){}", match .last_error { Some(e) => format!("; last error: {e}"), None => String::new() })]
+    /// A time budget ran out (the retry budget, an operation wait, a call's timeout).
+    #[error("timed out after {elapsed:?} waiting for {kind} ({attempts} attempts){}", match .last_error { Some(e) => format!("; last error: {e}"), None => String::new() })]
     Timeout {
-        /// Which budget: `"retry budget"`, `"operation wait"`, `"request"`.
-        what: String,
+        /// Which budget ran out.
+        kind: TimeoutKind,
         /// Time spent.
         elapsed: Duration,
         /// Attempts (requests or polls) made.
@@ -101,6 +101,34 @@ pub enum Error {
     /// The client configuration is invalid or incomplete.
     #[error("configuration error: {0}")]
     Config(String),
+}
+
+/// Which time budget an [`Error::Timeout`] is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// The retry policy's budget for one call ([`RetryPolicy`](crate::RetryPolicy)).
+    RetryBudget,
+    /// The polling policy's deadline while waiting for this operation.
+    OperationWait {
+        /// The operation name.
+        operation: String,
+    },
+    /// The polling deadline while waiting for an endpoint's `pending_state` to clear.
+    EndpointSettle,
+    /// The `timeout` set on one call's request builder.
+    Call,
+}
+
+impl std::fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeoutKind::RetryBudget => f.write_str("retry budget"),
+            TimeoutKind::OperationWait { operation } => write!(f, "operation {operation}"),
+            TimeoutKind::EndpointSettle => f.write_str("endpoint pending_state to clear"),
+            TimeoutKind::Call => f.write_str("the call's timeout"),
+        }
+    }
 }
 
 /// An argument rejected before sending.
@@ -1116,7 +1144,7 @@ mod tests {
 
         let inner = Error::from(parse(503, "Service Unavailable", ""));
         let e = Error::Timeout {
-            what: "retry budget".into(),
+            kind: TimeoutKind::RetryBudget,
             elapsed: Duration::from_secs(300),
             attempts: 12,
             last_error: Some(Box::new(inner)),

@@ -64,7 +64,9 @@ pub mod user_agent;
 pub use auth::CredentialsProvider;
 pub use client::Client;
 pub use config::Config;
-pub use error::{ApiError, AuthError, Error, ErrorClass, ErrorCode, ErrorDetail, InvalidInput, TransportError};
+pub use error::{
+    ApiError, AuthError, Error, ErrorClass, ErrorCode, ErrorDetail, InvalidInput, TimeoutKind, TransportError,
+};
 pub use field_mask::FieldMask;
 pub use generated::*;
 pub use names::*;

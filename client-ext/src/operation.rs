@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::client::Client;
-use crate::error::{Error, ErrorCode, ErrorDetail};
+use crate::error::{Error, ErrorCode, ErrorDetail, TimeoutKind};
 use crate::names::OperationName;
 use crate::polling::PollingPolicy;
 use crate::retry::{NoRetry, Stopwatch};
@@ -90,6 +90,8 @@ pub struct Operation<R, M> {
     client: Client,
     name: OperationName,
     raw: types::Operation,
+    /// The polling policy set on the call that started it; `None`: the client's.
+    polling: Option<PollingPolicy>,
     _types: PhantomData<fn() -> (R, M)>,
 }
 
@@ -137,6 +139,7 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
             client,
             name,
             raw,
+            polling: None,
             _types: PhantomData,
         })
     }
@@ -151,8 +154,23 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
             client,
             name,
             raw,
+            polling: None,
             _types: PhantomData,
         }
+    }
+
+    /// Polls on `policy` instead of the client's polling policy (what a request builder's
+    /// `with_polling_policy` sets).
+    pub(crate) fn with_polling(mut self, policy: Option<PollingPolicy>) -> Self {
+        self.polling = policy;
+        self
+    }
+
+    /// The policy [`wait`](Self::wait) and [`progress`](Self::progress) poll on.
+    fn polling_policy(&self) -> PollingPolicy {
+        self.polling
+            .clone()
+            .unwrap_or_else(|| self.client.polling_policy().clone())
     }
 
     /// The operation's name, as the server assigned it.
@@ -185,10 +203,10 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
         })
     }
 
-    /// Polls on the client's polling policy until the operation finishes and returns its
-    /// result.
+    /// Polls on the polling policy (the call's, else the client's) until the operation
+    /// finishes and returns its result.
     pub async fn wait(self) -> Result<R, Error> {
-        let policy = self.client.polling_policy().clone();
+        let policy = self.polling_policy();
         self.wait_with(&policy).await
     }
 
@@ -210,7 +228,7 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
     where
         M: Send + 'static,
     {
-        let policy = self.client.polling_policy().clone();
+        let policy = self.polling_policy();
         futures::stream::try_unfold(
             (Some(self), Stopwatch::start(), 0u32),
             move |(op, mut clock, mut polls)| {
@@ -242,7 +260,9 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
         loop {
             let Some(delay) = policy.next_delay(*polls, clock.elapsed()) else {
                 return Err(Error::Timeout {
-                    what: format!("operation {}", self.name),
+                    kind: TimeoutKind::OperationWait {
+                        operation: self.name.to_string(),
+                    },
                     elapsed: clock.elapsed(),
                     attempts: *polls,
                     last_error: last_error.map(Box::new),
@@ -298,14 +318,14 @@ impl<M: DeserializeOwned> Operation<types::Endpoint, M> {
     /// is still changing state.
     pub async fn wait_until_settled(self) -> Result<types::Endpoint, Error> {
         let client = self.client.clone();
-        let policy = client.polling_policy().clone();
+        let policy = self.polling_policy();
         let mut endpoint = self.wait_with(&policy).await?;
         let mut clock = Stopwatch::start();
         let mut reads = 0;
         while endpoint.status.as_ref().is_some_and(|s| s.pending_state.is_some()) {
             let Some(delay) = policy.next_delay(reads, clock.elapsed()) else {
                 return Err(Error::Timeout {
-                    what: "endpoint pending_state to clear".to_string(),
+                    kind: TimeoutKind::EndpointSettle,
                     elapsed: clock.elapsed(),
                     attempts: reads,
                     last_error: None,

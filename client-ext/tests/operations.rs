@@ -269,12 +269,17 @@ async fn the_deadline_gives_a_timeout() {
     let err = op.wait().await.unwrap_err();
     match &err {
         Error::Timeout {
-            what,
+            kind,
             attempts,
             last_error,
             ..
         } => {
-            assert_eq!(what, &format!("operation {OP}"));
+            assert_eq!(
+                kind,
+                &lakebase::TimeoutKind::OperationWait {
+                    operation: OP.to_string()
+                }
+            );
             assert_eq!(*attempts, 3);
             assert!(last_error.is_none(), "{last_error:?}");
         }
@@ -467,7 +472,7 @@ async fn a_server_answering_503_forever_times_the_wait_out_at_its_deadline() {
     let op = create_my_app(&client).await;
     let err = op.wait().await.unwrap_err();
     let Error::Timeout {
-        what,
+        kind,
         attempts,
         last_error,
         ..
@@ -475,7 +480,12 @@ async fn a_server_answering_503_forever_times_the_wait_out_at_its_deadline() {
     else {
         panic!("expected Timeout, got {err:?}");
     };
-    assert_eq!(what, &format!("operation {OP}"));
+    assert_eq!(
+        kind,
+        &lakebase::TimeoutKind::OperationWait {
+            operation: OP.to_string()
+        }
+    );
     assert_eq!(last_error.as_ref().and_then(|e| e.status()), Some(503));
     assert_eq!(polls.calls_async().await, *attempts as usize, "one request per poll");
     let request_timeout = Duration::from_secs(60);
@@ -489,4 +499,19 @@ async fn a_server_answering_503_forever_times_the_wait_out_at_its_deadline() {
         "{:?}",
         sleeper.total()
     );
+}
+
+#[tokio::test]
+async fn a_per_call_polling_policy_replaces_the_clients() {
+    let server = MockServer::start_async().await;
+    let (mock, _) = script(&server, vec![Reply::ok(op_pending(OP)); 10]).await;
+    let (client, _) = client(&server);
+    let op = client
+        .create_project("my-app", types::Project::default())
+        .with_polling_policy(PollingPolicy::immediate().with_max_polls(Some(2)))
+        .await
+        .unwrap();
+    let err = op.wait().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { attempts: 2, .. }), "{err:?}");
+    mock.assert_calls_async(3).await;
 }

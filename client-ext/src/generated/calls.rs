@@ -43,6 +43,11 @@ impl Client {
     }
 }
 impl<'c> CreateCatalog<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -66,7 +71,7 @@ impl<'c> CreateCatalog<'c> {
                 client.raw().create_catalog(&catalog_id, &catalog),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for CreateCatalog<'c> {
@@ -164,6 +169,11 @@ impl Client {
     }
 }
 impl<'c> DeleteCatalog<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -185,7 +195,7 @@ impl<'c> DeleteCatalog<'c> {
                 client.raw().delete_catalog(name.catalog_id()),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for DeleteCatalog<'c> {
@@ -431,6 +441,11 @@ impl Client {
     }
 }
 impl<'c> CreateProject<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -454,7 +469,7 @@ impl<'c> CreateProject<'c> {
                 client.raw().create_project(&project_id, &project),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for CreateProject<'c> {
@@ -559,6 +574,11 @@ impl<'c> DeleteProject<'c> {
         self.purge = Some(purge);
         self
     }
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -580,7 +600,7 @@ impl<'c> DeleteProject<'c> {
                 client.raw().delete_project(name.project_id(), purge),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for DeleteProject<'c> {
@@ -633,6 +653,11 @@ impl Client {
     }
 }
 impl<'c> UpdateProject<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -656,7 +681,7 @@ impl<'c> UpdateProject<'c> {
                 client.raw().update_project(name.project_id(), &update_mask, &project),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for UpdateProject<'c> {
@@ -839,6 +864,11 @@ impl<'c> CreateBranch<'c> {
         self.replace_existing = Some(replace_existing);
         self
     }
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -869,7 +899,7 @@ impl<'c> CreateBranch<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for CreateBranch<'c> {
@@ -979,6 +1009,11 @@ impl<'c> DeleteBranch<'c> {
         self.purge = Some(purge);
         self
     }
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -1000,7 +1035,7 @@ impl<'c> DeleteBranch<'c> {
                 client.raw().delete_branch(name.project_id(), name.branch_id(), purge),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for DeleteBranch<'c> {
@@ -1053,6 +1088,11 @@ impl Client {
     }
 }
 impl<'c> UpdateBranch<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -1083,7 +1123,7 @@ impl<'c> UpdateBranch<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for UpdateBranch<'c> {
@@ -1263,6 +1303,11 @@ impl<'c> CreateDatabase<'c> {
         self.replace_existing = Some(replace_existing);
         self
     }
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -1296,7 +1341,7 @@ impl<'c> CreateDatabase<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for CreateDatabase<'c> {
@@ -1405,6 +1450,11 @@ impl Client {
     }
 }
 impl<'c> DeleteDatabase<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -1432,7 +1482,7 @@ impl<'c> DeleteDatabase<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for DeleteDatabase<'c> {
@@ -1485,6 +1535,11 @@ impl Client {
     }
 }
 impl<'c> UpdateDatabase<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -1516,7 +1571,7 @@ impl<'c> UpdateDatabase<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for UpdateDatabase<'c> {
@@ -1690,6 +1745,11 @@ impl<'c> CreateCdfConfig<'c> {
         self.cdf_config_id = Some(cdf_config_id.into());
         self
     }
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -1723,7 +1783,7 @@ impl<'c> CreateCdfConfig<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for CreateCdfConfig<'c> {
@@ -1840,6 +1900,11 @@ impl<'c> DeleteCdfConfig<'c> {
         self.force = Some(force);
         self
     }
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -1869,7 +1934,7 @@ impl<'c> DeleteCdfConfig<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for DeleteCdfConfig<'c> {
@@ -2164,6 +2229,11 @@ impl Client {
     }
 }
 impl<'c> CreateDataApi<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -2193,7 +2263,7 @@ impl<'c> CreateDataApi<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for CreateDataApi<'c> {
@@ -2238,6 +2308,11 @@ impl Client {
     }
 }
 impl<'c> DeleteDataApi<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -2265,7 +2340,7 @@ impl<'c> DeleteDataApi<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for DeleteDataApi<'c> {
@@ -2318,6 +2393,11 @@ impl Client {
     }
 }
 impl<'c> UpdateDataApi<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -2349,7 +2429,7 @@ impl<'c> UpdateDataApi<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for UpdateDataApi<'c> {
@@ -2525,6 +2605,11 @@ impl<'c> CreateEndpoint<'c> {
         self.replace_existing = Some(replace_existing);
         self
     }
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -2556,7 +2641,7 @@ impl<'c> CreateEndpoint<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for CreateEndpoint<'c> {
@@ -2665,6 +2750,11 @@ impl Client {
     }
 }
 impl<'c> DeleteEndpoint<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -2692,7 +2782,7 @@ impl<'c> DeleteEndpoint<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for DeleteEndpoint<'c> {
@@ -2745,6 +2835,11 @@ impl Client {
     }
 }
 impl<'c> UpdateEndpoint<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -2776,7 +2871,7 @@ impl<'c> UpdateEndpoint<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for UpdateEndpoint<'c> {
@@ -2952,6 +3047,11 @@ impl<'c> CreateRole<'c> {
         self.role_id = Some(role_id.into());
         self
     }
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -2985,7 +3085,7 @@ impl<'c> CreateRole<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for CreateRole<'c> {
@@ -3094,6 +3194,11 @@ impl<'c> DeleteRole<'c> {
         self.reassign_owned_to = Some(reassign_owned_to.into());
         self
     }
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -3122,7 +3227,7 @@ impl<'c> DeleteRole<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for DeleteRole<'c> {
@@ -3175,6 +3280,11 @@ impl Client {
     }
 }
 impl<'c> UpdateRole<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -3206,7 +3316,7 @@ impl<'c> UpdateRole<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for UpdateRole<'c> {
@@ -3385,6 +3495,11 @@ impl Client {
     }
 }
 impl<'c> UpdateSnapshotSchedule<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -3418,7 +3533,7 @@ impl<'c> UpdateSnapshotSchedule<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for UpdateSnapshotSchedule<'c> {
@@ -3463,6 +3578,11 @@ impl Client {
     }
 }
 impl<'c> UndeleteBranch<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -3490,7 +3610,7 @@ impl<'c> UndeleteBranch<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for UndeleteBranch<'c> {
@@ -3655,6 +3775,11 @@ impl Client {
     }
 }
 impl<'c> CreateSnapshot<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -3680,7 +3805,7 @@ impl<'c> CreateSnapshot<'c> {
                     .create_snapshot(parent.project_id(), &snapshot_id, &snapshot),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for CreateSnapshot<'c> {
@@ -3783,6 +3908,11 @@ impl Client {
     }
 }
 impl<'c> DeleteSnapshot<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -3804,7 +3934,7 @@ impl<'c> DeleteSnapshot<'c> {
                 client.raw().delete_snapshot(name.project_id(), name.snapshot_id()),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for DeleteSnapshot<'c> {
@@ -3846,6 +3976,11 @@ impl Client {
     }
 }
 impl<'c> UndeleteProject<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -3872,7 +4007,7 @@ impl<'c> UndeleteProject<'c> {
                     ),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for UndeleteProject<'c> {
@@ -3920,6 +4055,11 @@ impl Client {
     }
 }
 impl<'c> CreateSyncedTable<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -3946,7 +4086,7 @@ impl<'c> CreateSyncedTable<'c> {
                 client.raw().create_synced_table(&synced_table_id, &synced_table),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for CreateSyncedTable<'c> {
@@ -4049,6 +4189,11 @@ impl Client {
     }
 }
 impl<'c> DeleteSyncedTable<'c> {
+    /// Waits for the started operation on `policy` instead of the client's polling policy.
+    pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+        self.options.polling = Some(policy);
+        self
+    }
     /// Retries this call on `policy` instead of the client's retry policy.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
         self.options.retry = Some(::std::sync::Arc::new(policy));
@@ -4070,7 +4215,7 @@ impl<'c> DeleteSyncedTable<'c> {
                 client.raw().delete_synced_table(name.synced_table_id()),
             )
             .await?;
-        Operation::new(client.clone(), op)
+        Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
     }
 }
 impl<'c> ::std::future::IntoFuture for DeleteSyncedTable<'c> {

@@ -429,8 +429,18 @@ fn print(c: &Call, parts: Parts) -> TokenStream {
         .map(|(n, t)| quote!(#n: #t))
         .collect();
     let own_setters = parts.fields.iter().filter_map(|f| f.setter.as_ref());
+    let polling = matches!(op.kind, OperationKind::LongRunning { .. }).then(|| {
+        quote! {
+            /// Waits for the started operation on `policy` instead of the client's polling policy.
+            pub fn with_polling_policy(mut self, policy: crate::PollingPolicy) -> Self {
+                self.options.polling = Some(policy);
+                self
+            }
+        }
+    });
     let setters = quote! {
         #(#own_setters)*
+        #polling
 
         /// Retries this call on `policy` instead of the client's retry policy.
         pub fn with_retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
@@ -555,7 +565,7 @@ fn print(c: &Call, parts: Parts) -> TokenStream {
                         quote!(Operation<#result, types::#metadata>),
                         quote! {
                             let op = run_with(&options, "Operation", client.raw().#method(#(#raw_args),*)).await?;
-                            Operation::new(client.clone(), op)
+                            Ok(Operation::new(client.clone(), op)?.with_polling(options.polling))
                         },
                     )
                 }
