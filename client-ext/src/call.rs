@@ -121,6 +121,7 @@ async fn map_error<T: DeserializeOwned>(
                 what: what.to_string(),
                 message: error.to_string(),
                 body_snippet: body_snippet(&body),
+                source: Some(Box::new(error)),
             }
         }
         G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {

@@ -94,6 +94,10 @@ pub enum Error {
         message: String,
         /// The first ~512 bytes of the body (lossy UTF-8).
         body_snippet: String,
+        /// The decoder's error (a `serde_json::Error`, or a `NameError` for an unusable
+        /// operation name), for `source()` chains and downcasting.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// A list call went wrong (e.g. the server repeated a page token).
     #[error("pagination error: {0}")]
@@ -134,11 +138,27 @@ impl std::fmt::Display for TimeoutKind {
 /// An argument rejected before sending.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{what}: {reason}")]
+#[non_exhaustive]
 pub struct InvalidInput {
     /// The argument or field, e.g. `"branch_id"` or `"update_mask"`.
     pub what: String,
     /// Why it was rejected (includes the offending value).
     pub reason: String,
+    /// The typed error behind the rejection, when there is one.
+    #[source]
+    pub source: Option<InputError>,
+}
+
+/// The typed error behind an [`InvalidInput`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// A name or id was refused.
+    #[error(transparent)]
+    Name(NameError),
+    /// A field mask was refused.
+    #[error(transparent)]
+    FieldMask(FieldMaskError),
 }
 
 impl InvalidInput {
@@ -147,6 +167,7 @@ impl InvalidInput {
         Self {
             what: what.into(),
             reason: reason.into(),
+            source: None,
         }
     }
 }
@@ -160,6 +181,7 @@ impl From<NameError> for InvalidInput {
         Self {
             what,
             reason: e.to_string(),
+            source: Some(InputError::Name(e)),
         }
     }
 }
@@ -169,6 +191,7 @@ impl From<FieldMaskError> for InvalidInput {
         Self {
             what: "update_mask".to_owned(),
             reason: e.to_string(),
+            source: Some(InputError::FieldMask(e)),
         }
     }
 }
@@ -1171,6 +1194,7 @@ mod tests {
             what: "DatabaseCredential".into(),
             message: "expected string".into(),
             body_snippet: body_snippet(br#"{"token":"secret-token"}"#),
+            source: None,
         };
         assert!(!e.to_string().contains("secret-token"));
         assert!(e.to_string().contains("DatabaseCredential"));

@@ -65,9 +65,11 @@ pub use auth::CredentialsProvider;
 pub use client::Client;
 pub use config::Config;
 pub use error::{
-    ApiError, AuthError, Error, ErrorClass, ErrorCode, ErrorDetail, InvalidInput, TimeoutKind, TransportError,
+    ApiError, AuthError, Error, ErrorClass, ErrorCode, ErrorDetail, InputError, InvalidInput, TimeoutKind,
+    TransportError,
 };
 pub use field_mask::FieldMask;
+pub use field_mask::FieldMaskError;
 pub use generated::*;
 pub use names::*;
 pub use operation::{Operation, OperationResult, OperationState};

@@ -41,6 +41,7 @@ macro_rules! resource_results {
                     what: format!("{} in the response of operation {operation}", stringify!($ty)),
                     message: e.to_string(),
                     body_snippet: crate::error::body_snippet(Value::Object(response.clone()).to_string().as_bytes()),
+                    source: Some(Box::new(e)),
                 })
             }
         }
@@ -134,6 +135,7 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
                 what: "Operation".to_string(),
                 message: format!("the operation has no usable name: {e}"),
                 body_snippet: String::new(),
+                source: Some(Box::new(e)),
             })?;
         Ok(Operation {
             client,
@@ -352,5 +354,6 @@ fn decode_metadata<M: DeserializeOwned>(raw: &types::Operation) -> Result<Option
             what: "operation metadata".to_string(),
             message: e.to_string(),
             body_snippet: String::new(),
+            source: Some(Box::new(e)),
         })
 }
