@@ -319,13 +319,26 @@ fn flattened_request(
             return Err(format!("{schema_name}.{field}: a bare $ref cannot carry a description"));
         };
         let doc = format!(" {}", prop.schema_data.description.as_deref().unwrap_or_default());
-        if object.required.contains(field) {
-            let pattern = prop
-                .schema_data
-                .extensions
-                .get("x-lakebase-name-pattern")
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| format!("{schema_name}.{field}: a required request field must be a resource name"))?;
+        let name_pattern = prop
+            .schema_data
+            .extensions
+            .get("x-lakebase-name-pattern")
+            .and_then(|v| v.as_str());
+        if object.required.contains(field) && name_pattern.is_none() {
+            let rust = rust_type(prop).ok_or_else(|| format!("{schema_name}.{field}: unsupported field type"))?;
+            parts.fields.push(Field {
+                name: f.clone(),
+                ty: None,
+                arg: Some((quote!(#f), quote!(impl Into<#rust>))),
+                init: quote!(),
+                setter: None,
+            });
+            inits.push(quote!(#f: Some(#f.into()),));
+            let example = format!("<{}>::default()", rust).replace("types ::", "lakebase :: types ::");
+            parts
+                .example_args
+                .push(example.parse().map_err(|e| format!("{schema_name}.{field}: {e}"))?);
+        } else if let (true, Some(pattern)) = (object.required.contains(field), name_pattern) {
             let r = surface
                 .resource_by_pattern(pattern)
                 .ok_or_else(|| format!("{schema_name}.{field}: name pattern {pattern} is no resource's"))?;

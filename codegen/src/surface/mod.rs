@@ -135,7 +135,7 @@ impl Surface {
             .unwrap_or_default();
         let resources = read_resources(&schemas, &mut problems);
         let id_patterns = read_id_patterns(document, &resources, &mut problems);
-        let base_path = common_prefix(facts.operations.iter().map(|o| o.path.as_str()));
+        let base_path = base_path(facts.operations.iter().map(|o| o.path.as_str()), &resources);
         let mut calls = Vec::new();
         for op in &facts.operations {
             match resolve(op, &resources, &base_path) {
@@ -324,6 +324,23 @@ fn read_id_patterns(
     patterns
 }
 
+/// The path prefix in front of every name pattern: the common prefix of all paths, less
+/// any trailing segment that starts a name pattern (when every operation is on one
+/// collection).
+fn base_path<'a>(paths: impl Iterator<Item = &'a str>, resources: &[Resource]) -> String {
+    let mut base = common_prefix(paths);
+    while let Some((head, last)) = base.rsplit_once('/') {
+        let starts_a_pattern = resources
+            .iter()
+            .any(|r| matches!(r.segments.first(), Some(Segment::Literal(w)) if w == last));
+        if !(starts_a_pattern || last.starts_with('{')) {
+            break;
+        }
+        base = head.to_string();
+    }
+    base
+}
+
 /// The longest `/`-segment prefix shared by all paths (without a trailing `/`).
 fn common_prefix<'a>(paths: impl Iterator<Item = &'a str>) -> String {
     let mut prefix: Option<Vec<&str>> = None;
@@ -360,6 +377,17 @@ fn resolve(op: &crate::passes::OperationFact, resources: &[Resource], base: &str
             param: p.name.clone(),
             type_name,
         });
+    }
+    // A custom method written AIP-style, `.../{branch_id}:restore`, acts on that resource.
+    if let Some((resource_path, verb)) = rel.rsplit_once(':')
+        && is_word(verb)
+    {
+        let segments = parse_pattern(resource_path).map_err(|e| format!("path {rel:?}: {e}"))?;
+        return resources
+            .iter()
+            .position(|r| r.segments == segments)
+            .map(Target::Resource)
+            .ok_or_else(|| format!("custom method {verb:?} on {resource_path:?}, which is no resource's pattern"));
     }
     let segments = parse_pattern(rel).map_err(|e| format!("path {rel:?}: {e}"))?;
     let find = |segs: &[Segment]| resources.iter().position(|r| r.segments == segs);
@@ -440,6 +468,61 @@ mod tests {
         assert!(parse_pattern("synced_tables/{catalog}.{schema}").is_err());
         assert!(parse_pattern("projects/{project}").is_err());
         assert!(parse_pattern("{project_id}").is_err());
+    }
+
+    /// A resource with an AIP-style custom method whose request has a required scalar.
+    const CUSTOM_METHOD: &str = r##"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /api/things/{thing_id}:
+    get:
+      operationId: get_thing
+      summary: Get a thing.
+      tags: [Things]
+      parameters:
+      - {name: thing_id, in: path, required: true, description: d, schema: {type: string, pattern: '^[a-z]+$'}}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}}
+  /api/things/{thing_id}:restore:
+    post:
+      operationId: restore_thing
+      summary: Restore a thing.
+      tags: [Things]
+      parameters:
+      - {name: thing_id, in: path, required: true, description: d, schema: {type: string, pattern: '^[a-z]+$'}}
+      requestBody:
+        content: {application/json: {schema: {$ref: '#/components/schemas/RestoreThingRequest'}}}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}}
+components:
+  schemas:
+    Thing:
+      type: object
+      description: A thing.
+      properties:
+        name: {type: string, description: n, x-lakebase-name-pattern: 'things/{thing_id}'}
+    RestoreThingRequest:
+      type: object
+      description: r
+      required: [reason]
+      properties:
+        reason: {type: string, description: Why.}
+"##;
+
+    #[test]
+    fn custom_methods_and_required_request_scalars() {
+        let document: OpenAPI = serde_yaml::from_str(CUSTOM_METHOD).unwrap();
+        let facts = SpecFacts::collect(&document);
+        let surface = Surface::read(&document, &facts).unwrap();
+        assert_eq!(surface.calls[1].target, Target::Resource(0));
+        let code = calls::typed_calls(&surface).unwrap().to_string();
+        assert!(
+            code.contains("pub fn restore_thing (& self , name : & ThingName , reason : impl Into < String >)"),
+            "{code}"
+        );
+        let names = names::name_types(&surface).to_string();
+        assert!(names.contains("pub fn new (thing_id : & str)"), "{names}");
     }
 
     #[test]
