@@ -8,6 +8,8 @@
 //! * [`own_path_encoding`]: the other path parameters are encoded by the generated crate's
 //!   `encode_path`, which quotes like the official SDKs' HTTP stack (progenitor's own leaves
 //!   `|`, `^` and `\` as they are, which the official SDKs encode).
+//! * [`fast_timestamps`]: optional `date-time` fields are read by the generated crate's
+//!   `timestamp` module (the service's shape directly, anything else by chrono).
 //! * [`own_response_decoding`]: 2xx bodies are decoded by the generated crate's
 //!   `decode_response`, which checks UTF-8 once per body instead of once per string.
 
@@ -22,6 +24,7 @@ pub fn apply(file: &mut syn::File, facts: &SpecFacts) {
     drop_api_version_header(file);
     own_path_encoding(file);
     own_response_decoding(file);
+    fast_timestamps(file);
     for op in &facts.operations {
         if !op.verbatim_params.is_empty() {
             insert_verbatim_params(file, &op.id, &op.verbatim_params);
@@ -82,6 +85,24 @@ pub fn own_path_encoding(file: &mut syn::File) {
             },
         );
     }
+}
+
+/// Reads every optional `DateTime<Utc>` field through the generated crate's
+/// `timestamp::deserialize_option` (chrono's parser stays the fallback).
+pub fn fast_timestamps(file: &mut syn::File) {
+    struct Fields;
+    impl VisitMut for Fields {
+        fn visit_field_mut(&mut self, field: &mut syn::Field) {
+            let ty = field.ty.to_token_stream().to_string().replace(' ', "");
+            if ty == "::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>" {
+                field.attrs.push(syn::parse_quote!(
+                    #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
+                ));
+            }
+            syn::visit_mut::visit_field_mut(self, field);
+        }
+    }
+    Fields.visit_file_mut(file);
 }
 
 /// Replaces `ResponseValue::from_response` by `crate::decode_response` everywhere.

@@ -18,6 +18,7 @@ pub mod types {
         pub branch_id: ::std::option::Option<::std::string::String>,
         ///When the resource was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -38,6 +39,7 @@ pub mod types {
         pub uid: ::std::option::Option<::std::string::String>,
         ///When the resource was last changed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub update_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -76,6 +78,7 @@ pub mod types {
     pub struct BranchSpec {
         ///When it expires. Exclusive with the other expiry fields.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub expire_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -93,6 +96,7 @@ pub mod types {
         pub source_branch_lsn: ::std::option::Option<::std::string::String>,
         ///Point in time of the source branch to start from.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub source_branch_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -117,11 +121,13 @@ pub mod types {
         pub default: ::std::option::Option<bool>,
         ///When the resource was soft-deleted; absent while it is live.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub delete_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
         ///When it expires. Exclusive with the other expiry fields.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub expire_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -136,6 +142,7 @@ pub mod types {
         pub pending_state: ::std::option::Option<crate::enums::BranchStatusState>,
         ///When a soft-deleted resource will be removed for good.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub purge_time: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Full name of the branch the data comes from.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -145,6 +152,7 @@ pub mod types {
         pub source_branch_lsn: ::std::option::Option<::std::string::String>,
         ///Point in time of the source branch to start from.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub source_branch_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -153,6 +161,7 @@ pub mod types {
         pub source_snapshot: ::std::option::Option<::std::string::String>,
         ///When the state last changed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub state_change_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -165,6 +174,7 @@ pub mod types {
         pub catalog_id: ::std::option::Option<::std::string::String>,
         ///When the resource was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -182,6 +192,7 @@ pub mod types {
         pub uid: ::std::option::Option<::std::string::String>,
         ///When the resource was last changed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub update_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -252,6 +263,7 @@ pub mod types {
         pub cdf_config_id: ::std::option::Option<::std::string::String>,
         ///When the resource was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -302,11 +314,13 @@ pub mod types {
         pub committed_lsn: ::std::option::Option<::std::string::String>,
         ///When the resource was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
         ///When the last sync finished.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub last_sync_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -338,6 +352,7 @@ pub mod types {
     pub struct DataApi {
         ///When the resource was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -355,6 +370,7 @@ pub mod types {
         pub status: ::std::option::Option<DataApiDataApiStatus>,
         ///When the resource was last changed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub update_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -461,6 +477,7 @@ pub mod types {
     pub struct Database {
         ///When the resource was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -481,6 +498,7 @@ pub mod types {
         pub status: ::std::option::Option<DatabaseDatabaseStatus>,
         ///When the resource was last changed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub update_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -490,6 +508,7 @@ pub mod types {
     pub struct DatabaseCredential {
         ///When it expires. Exclusive with the other expiry fields.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub expire_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -572,6 +591,7 @@ pub mod types {
     pub struct DeltaTableSyncInfo {
         ///Commit time of the Delta version.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub delta_commit_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -613,6 +633,7 @@ pub mod types {
     pub struct Endpoint {
         ///When the resource was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -636,6 +657,7 @@ pub mod types {
         pub uid: ::std::option::Option<::std::string::String>,
         ///When the resource was last changed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub update_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -781,6 +803,7 @@ pub mod types {
         pub hosts: ::std::option::Option<EndpointHosts>,
         ///When the compute last served a connection.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub last_active_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -805,6 +828,7 @@ pub mod types {
         pub endpoint: ::std::option::Option<::std::string::String>,
         ///When the token expires, 5 minutes to 1 hour ahead. Exclusive with `ttl`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub expire_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -974,11 +998,13 @@ pub mod types {
     pub struct Project {
         ///When the resource was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
         ///When the resource was soft-deleted; absent while it is live.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub delete_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -996,6 +1022,7 @@ pub mod types {
         pub project_id: ::std::option::Option<::std::string::String>,
         ///When a soft-deleted resource will be removed for good.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub purge_time: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Desired state: what the caller asks for. GET responses usually carry `status` instead.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1008,6 +1035,7 @@ pub mod types {
         pub uid: ::std::option::Option<::std::string::String>,
         ///When the resource was last changed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub update_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -1117,6 +1145,7 @@ pub mod types {
         pub budget_policy_id: ::std::option::Option<::std::string::String>,
         ///When any compute of the project was last active.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub compute_last_active_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -1184,6 +1213,7 @@ pub mod types {
     pub struct Role {
         ///When the resource was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -1204,6 +1234,7 @@ pub mod types {
         pub status: ::std::option::Option<RoleRoleStatus>,
         ///When the resource was last changed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub update_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -1312,6 +1343,7 @@ pub mod types {
     pub struct Snapshot {
         ///When the resource was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -1404,6 +1436,7 @@ pub mod types {
     pub struct SnapshotSpec {
         ///When it expires. Exclusive with the other expiry fields.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub expire_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -1418,6 +1451,7 @@ pub mod types {
         pub source_branch_lsn: ::std::option::Option<::std::string::String>,
         ///Point in time of the source branch to start from.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub source_branch_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -1433,6 +1467,7 @@ pub mod types {
         pub diff_size_bytes: ::std::option::Option<crate::Int64>,
         ///When it expires. Exclusive with the other expiry fields.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub expire_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -1451,6 +1486,7 @@ pub mod types {
     pub struct SyncedTable {
         ///When the resource was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -1526,11 +1562,13 @@ pub mod types {
         pub delta_table_sync_info: ::std::option::Option<DeltaTableSyncInfo>,
         ///When the sync ended.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub sync_end_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
         ///When the sync started.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub sync_start_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -1624,6 +1662,7 @@ pub mod types {
         pub last_sync: ::std::option::Option<SyncedTablePosition>,
         ///When the last sync finished.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
         pub last_sync_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
