@@ -1,13 +1,74 @@
 //! Runs one generated call and turns its outcome into this crate's [`Error`].
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use lakebase_generated::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, AuthError, Error, InvalidInput, TransportError, body_snippet};
+use lakebase_generated::RequiredFields;
+
+use crate::error::{ApiError, AuthError, Error, InvalidInput, TimeoutKind, TransportError, body_snippet};
+use crate::polling::PollingPolicy;
+use crate::retry::RetryPolicy;
 use crate::transport::{CallRecord, CallSummary};
+
+/// Per-call settings a request builder carries (`with_retry_policy`, `timeout`).
+#[derive(Clone, Default)]
+pub(crate) struct CallOptions {
+    /// Replaces the client's retry policy for this call.
+    pub(crate) retry: Option<Arc<dyn RetryPolicy>>,
+    /// The longest the call may take, retries included.
+    pub(crate) timeout: Option<Duration>,
+    /// Replaces the client's polling policy for the operation the call starts.
+    pub(crate) polling: Option<PollingPolicy>,
+}
+
+impl std::fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallOptions")
+            .field("retry", &self.retry.as_ref().map(|_| "per call"))
+            .field("timeout", &self.timeout)
+            .field("polling", &self.polling)
+            .finish()
+    }
+}
+
+/// [`run`] with a builder's [`CallOptions`]: its retry policy for every attempt, and its
+/// timeout over the whole call ([`Error::Timeout`] when it passes).
+pub(crate) async fn run_with<T, F>(options: &CallOptions, what: &'static str, call: F) -> Result<T, Error>
+where
+    T: DeserializeOwned,
+    F: Future<Output = Generated<T>>,
+{
+    let call = CallRecord::with_retry(options.retry.clone(), run(what, call));
+    match options.timeout {
+        None => call.await,
+        Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                kind: TimeoutKind::Call,
+                elapsed: limit,
+                attempts: 0,
+                last_error: None,
+            })
+        }),
+    }
+}
+
+/// Fails with [`Error::InvalidInput`] when `message` misses fields the API requires.
+pub(crate) fn check_required<T: RequiredFields>(what: &str, message: &T) -> Result<(), Error> {
+    let missing = message.missing_required_fields();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(InvalidInput::new(
+            what,
+            format!("missing required fields: {}", missing.join(", ")),
+        )))
+    }
+}
 
 type Generated<T> = Result<ResponseValue<T>, lakebase_generated::Error<ByteStream>>;
 
@@ -60,6 +121,7 @@ async fn map_error<T: DeserializeOwned>(
                 what: what.to_string(),
                 message: error.to_string(),
                 body_snippet: body_snippet(&body),
+                source: Some(Box::new(error)),
             }
         }
         G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
@@ -107,7 +169,7 @@ pub(crate) fn with_auth_context(mut error: Error, summary: &mut CallSummary) -> 
 pub(crate) fn with_budget(error: Error, summary: CallSummary) -> Error {
     if summary.budget_exhausted {
         Error::Timeout {
-            what: "retry budget".to_string(),
+            kind: TimeoutKind::RetryBudget,
             elapsed: summary.elapsed,
             attempts: summary.attempts,
             last_error: Some(Box::new(error)),

@@ -64,11 +64,11 @@ pub enum Error {
         /// The operation name.
         operation: String,
     },
-    /// A time budget ran out (the retry budget, an operation wait, a request).
-    #[error("timed out after {elapsed:?} waiting for {what} ({attempts} attempts){}", match .last_error { Some(e) => format!("; last error: {e}"), None => String::new() })]
+    /// A time budget ran out (the retry budget, an operation wait, a call's timeout).
+    #[error("timed out after {elapsed:?} waiting for {kind} ({attempts} attempts){}", match .last_error { Some(e) => format!("; last error: {e}"), None => String::new() })]
     Timeout {
-        /// Which budget: `"retry budget"`, `"operation wait"`, `"request"`.
-        what: String,
+        /// Which budget ran out.
+        kind: TimeoutKind,
         /// Time spent.
         elapsed: Duration,
         /// Attempts (requests or polls) made.
@@ -94,6 +94,10 @@ pub enum Error {
         message: String,
         /// The first ~512 bytes of the body (lossy UTF-8).
         body_snippet: String,
+        /// The decoder's error (a `serde_json::Error`, or a `NameError` for an unusable
+        /// operation name), for `source()` chains and downcasting.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// A list call went wrong (e.g. the server repeated a page token).
     #[error("pagination error: {0}")]
@@ -103,14 +107,58 @@ pub enum Error {
     Config(String),
 }
 
+/// Which time budget an [`Error::Timeout`] is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// The retry policy's budget for one call ([`RetryPolicy`](crate::RetryPolicy)).
+    RetryBudget,
+    /// The polling policy's deadline while waiting for this operation.
+    OperationWait {
+        /// The operation name.
+        operation: String,
+    },
+    /// The polling deadline while waiting for an endpoint's `pending_state` to clear.
+    EndpointSettle,
+    /// The `timeout` set on one call's request builder.
+    Call,
+}
+
+impl std::fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeoutKind::RetryBudget => f.write_str("retry budget"),
+            TimeoutKind::OperationWait { operation } => write!(f, "operation {operation}"),
+            TimeoutKind::EndpointSettle => f.write_str("endpoint pending_state to clear"),
+            TimeoutKind::Call => f.write_str("the call's timeout"),
+        }
+    }
+}
+
 /// An argument rejected before sending.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{what}: {reason}")]
+#[non_exhaustive]
 pub struct InvalidInput {
     /// The argument or field, e.g. `"branch_id"` or `"update_mask"`.
     pub what: String,
     /// Why it was rejected (includes the offending value).
     pub reason: String,
+    /// The typed error behind the rejection, when there is one.
+    #[source]
+    pub source: Option<InputError>,
+}
+
+/// The typed error behind an [`InvalidInput`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// A name or id was refused.
+    #[error(transparent)]
+    Name(NameError),
+    /// A field mask was refused.
+    #[error(transparent)]
+    FieldMask(FieldMaskError),
 }
 
 impl InvalidInput {
@@ -119,6 +167,7 @@ impl InvalidInput {
         Self {
             what: what.into(),
             reason: reason.into(),
+            source: None,
         }
     }
 }
@@ -132,6 +181,7 @@ impl From<NameError> for InvalidInput {
         Self {
             what,
             reason: e.to_string(),
+            source: Some(InputError::Name(e)),
         }
     }
 }
@@ -141,6 +191,7 @@ impl From<FieldMaskError> for InvalidInput {
         Self {
             what: "update_mask".to_owned(),
             reason: e.to_string(),
+            source: Some(InputError::FieldMask(e)),
         }
     }
 }
@@ -1116,7 +1167,7 @@ mod tests {
 
         let inner = Error::from(parse(503, "Service Unavailable", ""));
         let e = Error::Timeout {
-            what: "retry budget".into(),
+            kind: TimeoutKind::RetryBudget,
             elapsed: Duration::from_secs(300),
             attempts: 12,
             last_error: Some(Box::new(inner)),
@@ -1143,6 +1194,7 @@ mod tests {
             what: "DatabaseCredential".into(),
             message: "expected string".into(),
             body_snippet: body_snippet(br#"{"token":"secret-token"}"#),
+            source: None,
         };
         assert!(!e.to_string().contains("secret-token"));
         assert!(e.to_string().contains("DatabaseCredential"));

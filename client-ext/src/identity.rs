@@ -107,6 +107,7 @@ impl Client {
                 what: "CurrentUser".to_owned(),
                 message: "the SCIM Me response has no userName".to_owned(),
                 body_snippet: String::new(),
+                source: None,
             })
     }
 }
@@ -159,5 +160,6 @@ async fn get_json<T: serde::de::DeserializeOwned>(
         what: what.to_owned(),
         message: e.to_string(),
         body_snippet: body_snippet(&body),
+        source: Some(Box::new(e)),
     })
 }

@@ -34,7 +34,7 @@
 //!   sent and navigate the hierarchy (`project.branch("dev")?`, `branch.project()`).
 //! * **Operations**: creates, updates and deletes return an [`Operation`] that polls on a
 //!   [`PollingPolicy`] with a deadline.
-//! * **Pagination**: list calls return a [`List`] that streams items lazily.
+//! * **Pagination**: list calls return a builder that streams items lazily through a [`Pager`].
 //! * **Errors**: one [`Error`] type; API errors carry status, error code, message and
 //!   details ([`ApiError`]).
 //! * **Retries**: 429 and 503 (and connection failures) are retried within a budget,
@@ -51,12 +51,12 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod field_mask;
+mod generated;
 pub mod identity;
 pub mod names;
 pub mod operation;
 pub mod pagination;
 pub mod polling;
-mod resources;
 pub mod retry;
 pub mod secret;
 mod transport;
@@ -65,17 +65,18 @@ pub mod user_agent;
 pub use auth::CredentialsProvider;
 pub use client::Client;
 pub use config::Config;
-pub use error::{ApiError, AuthError, Error, ErrorClass, ErrorCode, ErrorDetail, InvalidInput, TransportError};
-pub use field_mask::FieldMask;
-pub use identity::CurrentUser;
-pub use names::{
-    BranchName, CatalogName, CdfConfigName, CdfStatusName, DataApiName, DatabaseName, EndpointName, OperationName,
-    ProjectName, ResourceName, RoleName, SnapshotName, SnapshotScheduleName, SyncedTableName,
+pub use error::{
+    ApiError, AuthError, Error, ErrorClass, ErrorCode, ErrorDetail, InputError, InvalidInput, TimeoutKind,
+    TransportError,
 };
+pub use field_mask::FieldMask;
+pub use field_mask::FieldMaskError;
+pub use generated::*;
+pub use identity::CurrentUser;
+pub use names::*;
 pub use operation::{Operation, OperationResult, OperationState};
 pub use pagination::{ListPage, Pager};
 pub use polling::PollingPolicy;
-pub use resources::*;
 pub use retry::{ExponentialRetry, NoRetry, RetryPolicy, Sleeper};
 pub use secret::Secret;
 

@@ -15,10 +15,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::client::Client;
-use crate::error::{Error, ErrorCode, ErrorDetail};
+use crate::error::{Error, ErrorCode, ErrorDetail, TimeoutKind};
 use crate::names::OperationName;
 use crate::polling::PollingPolicy;
-use crate::retry::Stopwatch;
+use crate::retry::{NoRetry, Stopwatch};
 use crate::types;
 
 /// What a finished operation's `response` decodes into.
@@ -41,6 +41,7 @@ macro_rules! resource_results {
                     what: format!("{} in the response of operation {operation}", stringify!($ty)),
                     message: e.to_string(),
                     body_snippet: crate::error::body_snippet(Value::Object(response.clone()).to_string().as_bytes()),
+                    source: Some(Box::new(e)),
                 })
             }
         }
@@ -90,7 +91,27 @@ pub struct Operation<R, M> {
     client: Client,
     name: OperationName,
     raw: types::Operation,
+    /// The polling policy set on the call that started it; `None`: the client's.
+    polling: Option<PollingPolicy>,
     _types: PhantomData<fn() -> (R, M)>,
+}
+
+impl Client {
+    /// A typed handle on an operation started earlier, e.g. one whose name was stored
+    /// before a restart. Nothing is sent until it is polled. (Hand-written: it is not an
+    /// operation of the API but a way back into [`Operation`]; `get_operation` fetches one
+    /// once.)
+    ///
+    /// ```no_run
+    /// # async fn demo(client: lakebase::Client) -> Result<(), lakebase::Error> {
+    /// use lakebase::types;
+    /// let name = "projects/my-app/operations/abc".parse()?;
+    /// let branch = client.resume_operation::<types::Branch, types::BranchOperationMetadata>(name).wait().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_operation<R: OperationResult, M: DeserializeOwned>(&self, name: OperationName) -> Operation<R, M> {
+        Operation::resume(self.clone(), name)
+    }
 }
 
 impl<R, M> std::fmt::Debug for Operation<R, M> {
@@ -114,11 +135,13 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
                 what: "Operation".to_string(),
                 message: format!("the operation has no usable name: {e}"),
                 body_snippet: String::new(),
+                source: Some(Box::new(e)),
             })?;
         Ok(Operation {
             client,
             name,
             raw,
+            polling: None,
             _types: PhantomData,
         })
     }
@@ -133,8 +156,23 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
             client,
             name,
             raw,
+            polling: None,
             _types: PhantomData,
         }
+    }
+
+    /// Polls on `policy` instead of the client's polling policy (what a request builder's
+    /// `with_polling_policy` sets).
+    pub(crate) fn with_polling(mut self, policy: Option<PollingPolicy>) -> Self {
+        self.polling = policy;
+        self
+    }
+
+    /// The policy [`wait`](Self::wait) and [`progress`](Self::progress) poll on.
+    fn polling_policy(&self) -> PollingPolicy {
+        self.polling
+            .clone()
+            .unwrap_or_else(|| self.client.polling_policy().clone())
     }
 
     /// The operation's name, as the server assigned it.
@@ -167,10 +205,10 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
         })
     }
 
-    /// Polls on the client's polling policy until the operation finishes and returns its
-    /// result.
+    /// Polls on the polling policy (the call's, else the client's) until the operation
+    /// finishes and returns its result.
     pub async fn wait(self) -> Result<R, Error> {
-        let policy = self.client.polling_policy().clone();
+        let policy = self.polling_policy();
         self.wait_with(&policy).await
     }
 
@@ -192,7 +230,7 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
     where
         M: Send + 'static,
     {
-        let policy = self.client.polling_policy().clone();
+        let policy = self.polling_policy();
         futures::stream::try_unfold(
             (Some(self), Stopwatch::start(), 0u32),
             move |(op, mut clock, mut polls)| {
@@ -224,7 +262,9 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
         loop {
             let Some(delay) = policy.next_delay(*polls, clock.elapsed()) else {
                 return Err(Error::Timeout {
-                    what: format!("operation {}", self.name),
+                    kind: TimeoutKind::OperationWait {
+                        operation: self.name.to_string(),
+                    },
                     elapsed: clock.elapsed(),
                     attempts: *polls,
                     last_error: last_error.map(Box::new),
@@ -234,7 +274,9 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
                 clock.sleep(self.client.sleeper().as_ref(), delay).await;
             }
             *polls += 1;
-            match self.client.get_operation(&self.name).await {
+            // Polling owns its retries: one request per poll, so a wait keeps its deadline
+            // (the client's retry budget would otherwise run inside each poll).
+            match self.client.get_operation(&self.name).with_retry_policy(NoRetry).await {
                 Ok(raw) => {
                     self.raw = raw;
                     return Ok(());
@@ -279,7 +321,7 @@ impl<M: DeserializeOwned> Operation<types::Endpoint, M> {
     /// meanwhile with 409 "reconciliation". Once this returns, neither is refused.
     pub async fn wait_until_settled(self) -> Result<types::Endpoint, Error> {
         let client = self.client.clone();
-        let policy = client.polling_policy().clone();
+        let policy = self.polling_policy();
         let done = self.wait_with(&policy).await?;
         let name = done
             .name
@@ -295,7 +337,7 @@ impl<M: DeserializeOwned> Operation<types::Endpoint, M> {
             }
             let Some(delay) = policy.next_delay(reads, clock.elapsed()) else {
                 return Err(Error::Timeout {
-                    what: "endpoint pending_state to clear".to_string(),
+                    kind: TimeoutKind::EndpointSettle,
                     elapsed: clock.elapsed(),
                     attempts: reads,
                     last_error: None,
@@ -315,5 +357,6 @@ fn decode_metadata<M: DeserializeOwned>(raw: &types::Operation) -> Result<Option
             what: "operation metadata".to_string(),
             message: e.to_string(),
             body_snippet: String::new(),
+            source: Some(Box::new(e)),
         })
 }

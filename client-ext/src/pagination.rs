@@ -13,7 +13,41 @@ use std::sync::Arc;
 
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 
-use crate::error::Error;
+use lakebase_generated::Page;
+
+use crate::error::{Error, InvalidInput};
+
+/// The [`Pager`] of a generated list builder: `fetch` gets the page size (checked to fit
+/// the wire's `int32`) and the page token, and is called once per page.
+pub(crate) fn pager<T, F, Fut>(page_size: Option<u32>, page_token: Option<String>, fetch: F) -> Pager<T>
+where
+    T: Send + 'static,
+    F: Fn(Option<i32>, Option<String>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<ListPage<T>, Error>> + Send + 'static,
+{
+    let fetch: FetchPage<T> = match page_size.map(i32::try_from) {
+        Some(Err(_)) => Arc::new(|_| {
+            Box::pin(async {
+                Err(Error::InvalidInput(InvalidInput::new(
+                    "page_size",
+                    format!("must be at most {}", i32::MAX),
+                )))
+            })
+        }),
+        Some(Ok(size)) => Arc::new(move |token| Box::pin(fetch(Some(size), token))),
+        None => Arc::new(move |token| Box::pin(fetch(None, token))),
+    };
+    Pager::new(fetch, page_token)
+}
+
+/// A decoded page of the raw client as a [`ListPage`].
+pub(crate) fn page_of<P: Page>(page: P) -> ListPage<P::Item> {
+    let next_page_token = page.next_page_token().map(str::to_string);
+    ListPage {
+        items: page.into_items(),
+        next_page_token,
+    }
+}
 
 /// Fetches the page that starts at the given token (`None`: the first page).
 pub(crate) type FetchPage<T> =
@@ -63,7 +97,7 @@ impl<T: Send + 'static> Pager<T> {
     }
 
     /// The pages, fetched one at a time as the stream is polled.
-    pub fn pages(self) -> impl Stream<Item = Result<ListPage<T>, Error>> + Send + 'static {
+    pub fn pages(self) -> impl Stream<Item = Result<ListPage<T>, Error>> + Send + Unpin + 'static {
         struct State<T> {
             fetch: FetchPage<T>,
             next: Option<Option<String>>,
@@ -74,7 +108,7 @@ impl<T: Send + 'static> Pager<T> {
             next: Some(self.first_token),
             seen: HashSet::new(),
         };
-        stream::try_unfold(state, |mut state| async move {
+        Box::pin(stream::try_unfold(state, |mut state| async move {
             let Some(token) = state.next.take() else {
                 return Ok(None);
             };
@@ -91,11 +125,11 @@ impl<T: Send + 'static> Pager<T> {
                 }
             }
             Ok(Some((page, state)))
-        })
+        }))
     }
 
     /// The items of all pages, in order, fetched lazily.
-    pub fn items(self) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
+    pub fn items(self) -> impl Stream<Item = Result<T, Error>> + Send + Unpin + 'static {
         self.pages()
             .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
             .try_flatten()

@@ -30,7 +30,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, TransportErrorKind};
@@ -191,7 +191,7 @@ impl Jitter for RandomJitter {
     }
 }
 
-/// [`Jitter`] that always returns the same value (clamped to `[0, 1)`), for tests.
+/// [`Jitter`] that always returns the same value (clamped to `[0, 1)`): reproducible delays.
 #[derive(Clone, Copy, Debug)]
 pub struct FixedJitter(pub f64);
 
@@ -361,13 +361,15 @@ impl Sleeper for TokioSleeper {
 
 /// [`Sleeper`] that records every requested duration and then returns at once (for tests), or,
 /// built with [`RecordingSleeper::around`], sleeps through another sleeper (to measure what a
-/// real run asked for).
+/// real run asked for). A test double: only with the `testing` feature.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Clone, Debug, Default)]
 pub struct RecordingSleeper {
-    slept: Arc<Mutex<Vec<Duration>>>,
+    slept: Arc<std::sync::Mutex<Vec<Duration>>>,
     inner: Option<Arc<dyn Sleeper>>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl RecordingSleeper {
     /// A new recorder with nothing recorded, whose sleeps return at once.
     pub fn new() -> Self {
@@ -400,6 +402,7 @@ impl RecordingSleeper {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Sleeper for RecordingSleeper {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         if let Ok(mut v) = self.slept.lock() {

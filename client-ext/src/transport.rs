@@ -51,6 +51,7 @@ struct CallFacts {
 
 tokio::task_local! {
     static CALL: Arc<CallRecord>;
+    static RETRY: Option<Arc<dyn RetryPolicy>>;
 }
 
 impl CallRecord {
@@ -67,6 +68,19 @@ impl CallRecord {
             auth_context: facts.auth_context.take(),
         };
         (output, summary)
+    }
+
+    /// Runs `future` with `retry` (when set) in place of the client's retry policy.
+    pub(crate) async fn with_retry<F: std::future::Future>(
+        retry: Option<Arc<dyn RetryPolicy>>,
+        future: F,
+    ) -> F::Output {
+        RETRY.scope(retry, future).await
+    }
+
+    /// The retry policy set by [`with_retry`](Self::with_retry) around this call, if any.
+    fn retry_override() -> Option<Arc<dyn RetryPolicy>> {
+        RETRY.try_with(Clone::clone).ok().flatten()
     }
 
     fn update(f: impl FnOnce(&mut CallFacts)) {
@@ -143,6 +157,7 @@ impl RequestExecutor for Executor {
         operation_id: &'static str,
     ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>> {
         Box::pin(async move {
+            let retry = CallRecord::retry_override().unwrap_or_else(|| self.retry.clone());
             let mut clock = Stopwatch::start();
             let method = request.method().clone();
             let path = request.url().path().to_string();
@@ -194,7 +209,7 @@ impl RequestExecutor for Executor {
                 let (Some(failure), Some(mut next)) = (failure, spare) else {
                     return result;
                 };
-                match self.retry.on_failure(attempt, elapsed, &failure) {
+                match retry.on_failure(attempt, elapsed, &failure) {
                     RetryDecision::Retry { after } => {
                         tracing::info!(
                             operation = operation_id,
@@ -209,7 +224,7 @@ impl RequestExecutor for Executor {
                             return result;
                         }
                         // The budget is enforced at its deadline: a retry may not outlive it.
-                        if let Some(remaining) = self.retry.budget().map(|b| b.saturating_sub(clock.elapsed())) {
+                        if let Some(remaining) = retry.budget().map(|b| b.saturating_sub(clock.elapsed())) {
                             *next.timeout_mut() =
                                 Some(self.request_timeout.min(remaining.max(Duration::from_millis(1))));
                         }

@@ -269,12 +269,17 @@ async fn the_deadline_gives_a_timeout() {
     let err = op.wait().await.unwrap_err();
     match &err {
         Error::Timeout {
-            what,
+            kind,
             attempts,
             last_error,
             ..
         } => {
-            assert_eq!(what, &format!("operation {OP}"));
+            assert_eq!(
+                kind,
+                &lakebase::TimeoutKind::OperationWait {
+                    operation: OP.to_string()
+                }
+            );
             assert_eq!(*attempts, 3);
             assert!(last_error.is_none(), "{last_error:?}");
         }
@@ -438,4 +443,75 @@ async fn wait_until_settled_reads_the_endpoint_until_pending_state_clears() {
         );
         log.get(i).assert_std_headers(false, None);
     }
+}
+
+#[tokio::test]
+async fn a_server_answering_503_forever_times_the_wait_out_at_its_deadline() {
+    // Polling owns its retries: each poll is one request, so the client's 300 s retry
+    // budget never runs inside a poll and the wait ends at its deadline (the virtual time
+    // slept), not up to a retry budget later.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method("POST").path(format!("{API}/projects"));
+            then.status(200).json_body(op_pending(OP));
+        })
+        .await;
+    let polls = server
+        .mock_async(|when, then| {
+            when.method("GET").path(format!("{API}/{OP}"));
+            then.status(503)
+                .json_body(json!({"error_code": "TEMPORARILY_UNAVAILABLE", "message": "try later"}));
+        })
+        .await;
+    let deadline = Duration::from_secs(20 * 60);
+    let policy = PollingPolicy::default()
+        .with_jitter_fraction(0.0)
+        .with_deadline(Some(deadline));
+    let (client, sleeper) = client_with(config(&server).polling_policy(policy));
+    let op = create_my_app(&client).await;
+    let err = op.wait().await.unwrap_err();
+    let Error::Timeout {
+        kind,
+        attempts,
+        last_error,
+        ..
+    } = &err
+    else {
+        panic!("expected Timeout, got {err:?}");
+    };
+    assert_eq!(
+        kind,
+        &lakebase::TimeoutKind::OperationWait {
+            operation: OP.to_string()
+        }
+    );
+    assert_eq!(last_error.as_ref().and_then(|e| e.status()), Some(503));
+    assert_eq!(polls.calls_async().await, *attempts as usize, "one request per poll");
+    let request_timeout = Duration::from_secs(60);
+    assert!(
+        sleeper.total() <= deadline + request_timeout,
+        "waited {:?} against a deadline of {deadline:?}",
+        sleeper.total()
+    );
+    assert!(
+        sleeper.total() >= deadline - Duration::from_secs(60),
+        "{:?}",
+        sleeper.total()
+    );
+}
+
+#[tokio::test]
+async fn a_per_call_polling_policy_replaces_the_clients() {
+    let server = MockServer::start_async().await;
+    let (mock, _) = script(&server, vec![Reply::ok(op_pending(OP)); 10]).await;
+    let (client, _) = client(&server);
+    let op = client
+        .create_project("my-app", types::Project::default())
+        .with_polling_policy(PollingPolicy::immediate().with_max_polls(Some(2)))
+        .await
+        .unwrap();
+    let err = op.wait().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { attempts: 2, .. }), "{err:?}");
+    mock.assert_calls_async(3).await;
 }

@@ -435,3 +435,41 @@ async fn create_database_with_spec_but_no_role_is_rejected_before_sending() {
     assert!(e.reason.contains("spec.role"), "{}", e.reason);
     mock.assert_calls_async(0).await;
 }
+
+#[tokio::test]
+async fn errors_keep_their_typed_sources() {
+    use std::error::Error as _;
+
+    // A name refused before sending: the NameError stays reachable and typed.
+    let server = MockServer::start_async().await;
+    let (client, _) = client(&server);
+    let err = client
+        .create_project("Not_An_Id", types::Project::default())
+        .await
+        .unwrap_err();
+    let Error::InvalidInput(input) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(input.what, "project_id");
+    assert!(
+        matches!(
+            &input.source,
+            Some(lakebase::InputError::Name(lakebase::NameError::InvalidId {
+                kind: lakebase::IdKind::Project,
+                ..
+            }))
+        ),
+        "{input:?}"
+    );
+
+    // A 200 body that does not decode: the serde error is the source.
+    server
+        .mock_async(|when, then| {
+            when.method("GET");
+            then.status(200).body(r#"{"name": 42}"#);
+        })
+        .await;
+    let err = client.get_project(&"projects/p".parse().unwrap()).await.unwrap_err();
+    let source = err.source().expect("a decode error has a source");
+    assert!(source.downcast_ref::<serde_json::Error>().is_some(), "{source:?}");
+}

@@ -142,12 +142,12 @@ async fn budget_exhaustion_is_a_timeout_wrapping_the_last_error() {
     let err = client.get_project(&project()).await.unwrap_err();
     match &err {
         Error::Timeout {
-            what,
+            kind,
             attempts,
             last_error,
             ..
         } => {
-            assert_eq!(what, "retry budget");
+            assert_eq!(kind, &lakebase::TimeoutKind::RetryBudget);
             assert_eq!(*attempts, 4, "attempts counts requests");
             let last = last_error.as_deref().expect("last error");
             let api = last.as_api_error().expect("an API error");
@@ -446,4 +446,56 @@ async fn the_default_budget_is_enforced_in_slept_time() {
     assert_eq!(recorded[..4], [Duration::from_millis(60_500); 4]);
     assert_eq!(sleeper.total(), Duration::from_secs(300));
     mock.assert_calls_async(6).await;
+}
+
+#[tokio::test]
+async fn a_per_call_retry_policy_replaces_the_clients() {
+    let server = MockServer::start_async().await;
+    let (mock, _) = script(
+        &server,
+        vec![Reply::raw(503, ""), Reply::ok(json!({"name": "projects/p"}))],
+    )
+    .await;
+    let (client, sleeper) = client(&server);
+    let err = client
+        .get_project(&project())
+        .with_retry_policy(NoRetry)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    mock.assert_calls_async(1).await;
+    assert!(sleeper.recorded().is_empty());
+    // The next call uses the client's policy again: the 503 above is behind it, one call.
+    let got = client.get_project(&project()).await.unwrap();
+    assert_eq!(got.name.as_deref(), Some("projects/p"));
+}
+
+#[tokio::test]
+async fn a_per_call_timeout_ends_the_call_with_a_timeout() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method("GET");
+            then.status(200)
+                .json_body(json!({"name": "projects/p"}))
+                .delay(Duration::from_secs(5));
+        })
+        .await;
+    let (client, _) = client(&server);
+    let err = client
+        .get_project(&project())
+        .timeout(Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Timeout {
+                kind: lakebase::TimeoutKind::Call,
+                last_error: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }

@@ -13,6 +13,8 @@
 //!    (the `api-version` header, verbatim path parameters);
 //! 6. [`enums`] and [`required`] emit the code `progenitor` does not: open enums and
 //!    required-field checks;
+//!    [`surface`] emits the typed surface of the `lakebase` crate: resource-name types and
+//!    one call per operation (`client-ext/src/generated/`);
 //! 7. [`render`]: `prettyplease` prints each file behind a "do not edit" header.
 //!
 //! ```no_run
@@ -31,6 +33,7 @@ pub mod postprocess;
 pub mod render;
 pub mod required;
 pub mod settings;
+pub mod surface;
 
 use std::collections::BTreeMap;
 
@@ -69,6 +72,8 @@ pub fn generate(spec_text: &str) -> Result<GeneratedFiles, CodegenError> {
         return Err(CodegenError::Lint(problems));
     }
     let facts = passes::SpecFacts::collect(&loaded.document);
+    let surface = surface::Surface::read(&loaded.document, &facts).map_err(CodegenError::Lint)?;
+    let calls = surface::calls::typed_calls(&surface).map_err(CodegenError::Lint)?;
     let document = passes::prepare_for_progenitor(loaded.document.clone());
 
     let mut generator = progenitor::Generator::new(&settings::generation_settings(&facts));
@@ -95,6 +100,14 @@ pub fn generate(spec_text: &str) -> Result<GeneratedFiles, CodegenError> {
     files.insert(
         "generated/src/catalog.rs".to_string(),
         render::render_tokens(&header, catalog)?,
+    );
+    files.insert(
+        "client-ext/src/generated/names.rs".to_string(),
+        render::render_tokens(&header, surface::names::name_types(&surface))?,
+    );
+    files.insert(
+        "client-ext/src/generated/calls.rs".to_string(),
+        render::render_tokens(&header, calls)?,
     );
     Ok(GeneratedFiles { files })
 }

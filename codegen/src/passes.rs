@@ -53,6 +53,47 @@ pub enum OperationKind {
     },
 }
 
+/// Where a parameter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamLocation {
+    /// A path segment.
+    Path,
+    /// A query parameter.
+    Query,
+}
+
+/// The scalar type of a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    /// `type: string`.
+    String,
+    /// `type: boolean`.
+    Bool,
+    /// `type: integer` (32 bits).
+    Int32,
+    /// Anything else (rejected where it matters).
+    Other,
+}
+
+/// One parameter of an operation, in spec order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamFact {
+    /// Parameter name.
+    pub name: String,
+    /// Path or query.
+    pub location: ParamLocation,
+    /// Whether the spec marks it required.
+    pub required: bool,
+    /// Its scalar type.
+    pub ty: ParamType,
+    /// The description, for generated docs.
+    pub description: String,
+    /// `x-lakebase-verbatim`: inserted into the path without escaping.
+    pub verbatim: bool,
+    /// `x-lakebase-name-type`: the hand-written name type of a verbatim parameter.
+    pub name_type: Option<String>,
+}
+
 /// One operation of the spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperationFact {
@@ -72,6 +113,14 @@ pub struct OperationFact {
     pub body: Option<String>,
     /// Result kind.
     pub kind: OperationKind,
+    /// Every path and query parameter, in spec order (the raw client's argument order).
+    pub params: Vec<ParamFact>,
+    /// The operation's summary.
+    pub summary: String,
+    /// The operation's description (may be empty).
+    pub description: String,
+    /// Schema of the 200 response.
+    pub success: Option<String>,
 }
 
 /// Everything later steps need to know about the spec, read once.
@@ -197,8 +246,12 @@ fn operation_fact(path: &str, method: String, op: &Operation) -> OperationFact {
     };
     let mut verbatim_params = Vec::new();
     let mut query_params = Vec::new();
+    let mut params = Vec::new();
     for p in &op.parameters {
         let ReferenceOr::Item(p) = p else { continue };
+        if let Some(fact) = param_fact(p) {
+            params.push(fact);
+        }
         match p {
             openapiv3::Parameter::Path { parameter_data, .. }
                 if parameter_data.extensions.get("x-lakebase-verbatim") == Some(&serde_json::Value::Bool(true)) =>
@@ -229,7 +282,41 @@ fn operation_fact(path: &str, method: String, op: &Operation) -> OperationFact {
         query_params,
         body,
         kind,
+        params,
+        summary: op.summary.clone().unwrap_or_default(),
+        description: op.description.clone().unwrap_or_default(),
+        success: success_schema(op),
     }
+}
+
+fn param_fact(p: &openapiv3::Parameter) -> Option<ParamFact> {
+    let (data, location) = match p {
+        openapiv3::Parameter::Path { parameter_data, .. } => (parameter_data, ParamLocation::Path),
+        openapiv3::Parameter::Query { parameter_data, .. } => (parameter_data, ParamLocation::Query),
+        _ => return None,
+    };
+    let ty = match &data.format {
+        openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(s)) => match &s.schema_kind {
+            SchemaKind::Type(Type::String(_)) => ParamType::String,
+            SchemaKind::Type(Type::Boolean(_)) => ParamType::Bool,
+            SchemaKind::Type(Type::Integer(_)) => ParamType::Int32,
+            _ => ParamType::Other,
+        },
+        _ => ParamType::Other,
+    };
+    Some(ParamFact {
+        name: data.name.clone(),
+        location,
+        required: data.required,
+        ty,
+        description: data.description.clone().unwrap_or_default(),
+        verbatim: data.extensions.get("x-lakebase-verbatim") == Some(&serde_json::Value::Bool(true)),
+        name_type: data
+            .extensions
+            .get("x-lakebase-name-type")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+    })
 }
 
 /// The schema name of an operation's 200 response.
@@ -246,7 +333,43 @@ pub fn success_schema(op: &Operation) -> Option<String> {
 /// Applies every rewrite, in order.
 pub fn prepare_for_progenitor(document: OpenAPI) -> OpenAPI {
     let document = relax_required_fields(document);
+    let document = id_patterns_checked_by_lakebase(document);
     raw_error_bodies(document)
+}
+
+/// The `pattern` of an id parameter is checked by the `lakebase` name types, with its own
+/// error; progenitor would otherwise turn the parameter into a constrained newtype.
+pub fn id_patterns_checked_by_lakebase(mut document: OpenAPI) -> OpenAPI {
+    for item in document.paths.paths.values_mut() {
+        let ReferenceOr::Item(item) = item else { continue };
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+            &mut item.put,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for p in &mut op.parameters {
+                let ReferenceOr::Item(p) = p else { continue };
+                let data = match p {
+                    openapiv3::Parameter::Path { parameter_data, .. }
+                    | openapiv3::Parameter::Query { parameter_data, .. } => parameter_data,
+                    _ => continue,
+                };
+                if let openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(Schema {
+                    schema_kind: SchemaKind::Type(Type::String(s)),
+                    ..
+                })) = &mut data.format
+                {
+                    s.pattern = None;
+                }
+            }
+        }
+    }
+    document
 }
 
 /// Every message is also a response message, and the service leaves out fields the spec

@@ -8,6 +8,10 @@
 //! * [`own_path_encoding`]: the other path parameters are encoded by the generated crate's
 //!   `encode_path`, which quotes like the official SDKs' HTTP stack (progenitor's own leaves
 //!   `|`, `^` and `\` as they are, which the official SDKs encode).
+//! * [`fast_timestamps`]: optional `date-time` fields are read by the generated crate's
+//!   `timestamp` module (the service's shape directly, anything else by chrono).
+//! * [`own_response_decoding`]: 2xx bodies are decoded by the generated crate's
+//!   `decode_response`, which checks UTF-8 once per body instead of once per string.
 
 use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::ToTokens;
@@ -19,6 +23,8 @@ use crate::passes::SpecFacts;
 pub fn apply(file: &mut syn::File, facts: &SpecFacts) {
     drop_api_version_header(file);
     own_path_encoding(file);
+    own_response_decoding(file);
+    fast_timestamps(file);
     for op in &facts.operations {
         if !op.verbatim_params.is_empty() {
             insert_verbatim_params(file, &op.id, &op.verbatim_params);
@@ -79,6 +85,39 @@ pub fn own_path_encoding(file: &mut syn::File) {
             },
         );
     }
+}
+
+/// Reads every optional `DateTime<Utc>` field through the generated crate's
+/// `timestamp::deserialize_option` (chrono's parser stays the fallback).
+pub fn fast_timestamps(file: &mut syn::File) {
+    struct Fields;
+    impl VisitMut for Fields {
+        fn visit_field_mut(&mut self, field: &mut syn::Field) {
+            let ty = field.ty.to_token_stream().to_string().replace(' ', "");
+            if ty == "::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>" {
+                field.attrs.push(syn::parse_quote!(
+                    #[serde(default, deserialize_with = "crate::timestamp::deserialize_option")]
+                ));
+            }
+            syn::visit_mut::visit_field_mut(self, field);
+        }
+    }
+    Fields.visit_file_mut(file);
+}
+
+/// Replaces `ResponseValue::from_response` by `crate::decode_response` everywhere.
+pub fn own_response_decoding(file: &mut syn::File) {
+    struct Decoder;
+    impl VisitMut for Decoder {
+        fn visit_expr_path_mut(&mut self, e: &mut syn::ExprPath) {
+            let names: Vec<String> = e.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            if names == ["ResponseValue", "from_response"] {
+                *e = syn::parse_quote!(crate::decode_response);
+            }
+            syn::visit_mut::visit_expr_path_mut(self, e);
+        }
+    }
+    Decoder.visit_file_mut(file);
 }
 
 /// In method `method`, replaces `encode_path(&param.to_string())` by `param.to_string()`
@@ -181,6 +220,23 @@ mod tests {
         let out = f.to_token_stream().to_string();
         assert!(!out.contains("api-version"), "{out}");
         assert!(out.contains("let header_map"), "{out}");
+    }
+
+    #[test]
+    fn responses_are_decoded_by_the_generated_crate() {
+        let mut f = file(
+            r#"
+            impl Client {
+                pub async fn get_project(&self) -> u8 {
+                    match 1 { 200u16 => ResponseValue::from_response(response).await, _ => 0 }
+                }
+            }
+        "#,
+        );
+        own_response_decoding(&mut f);
+        let out = prettyplease::unparse(&f);
+        assert!(out.contains("crate::decode_response(response).await"), "{out}");
+        assert!(!out.contains("from_response"), "{out}");
     }
 
     #[test]

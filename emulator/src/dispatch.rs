@@ -141,10 +141,88 @@ pub fn resolve(method: &Method, rest: &str, full_path: &str) -> Result<Resolved,
 mod tests {
     use super::*;
 
+    /// The generated operation catalog (`lakebase-generated`), read as text so the emulator
+    /// needs no dependency on the client side.
+    const CATALOG: &str = include_str!("../../generated/src/catalog.rs");
+
+    /// `(METHOD, route pattern, operation id)` of every catalog entry, the path template
+    /// turned into a route pattern (`{x}` -> `*`); a verbatim `{name}` stays as it is.
+    fn catalog_routes(catalog: &str) -> Vec<(String, String, String)> {
+        let field = |line: &str, key: &str| {
+            line.trim()
+                .strip_prefix(key)
+                .and_then(|v| v.strip_prefix(" \""))
+                .and_then(|v| v.strip_suffix("\","))
+                .map(str::to_string)
+        };
+        let mut routes = Vec::new();
+        let (mut id, mut method) = (None, None);
+        for line in catalog.lines() {
+            if let Some(v) = field(line, "id:") {
+                id = Some(v);
+            } else if let Some(v) = field(line, "method:") {
+                method = Some(v);
+            } else if let (Some(path), Some(i), Some(m)) = (field(line, "path:"), id.take(), method.take()) {
+                let rest = path.strip_prefix("/api/2.0/postgres/").unwrap_or(&path);
+                let pattern = rest
+                    .split('/')
+                    .map(|s| if s.starts_with('{') && s != "{name}" { "*" } else { s })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                routes.push((m, pattern, i));
+            }
+        }
+        routes.sort();
+        routes
+    }
+
+    /// How [`ROUTES`] (plus the operation-name route) differs from `catalog`.
+    fn drift(catalog: &str) -> Vec<String> {
+        let mut ours: Vec<(String, String, String)> = ROUTES
+            .iter()
+            .map(|Route(m, pat, op, _)| (m.to_string(), pat.to_string(), op.to_string()))
+            .chain([("GET".into(), "{name}".into(), "get_operation".into())])
+            .collect();
+        ours.sort();
+        let theirs = catalog_routes(catalog);
+        let missing = theirs
+            .iter()
+            .filter(|r| !ours.contains(r))
+            .map(|r| format!("no route for {r:?}"));
+        let extra = ours
+            .iter()
+            .filter(|r| !theirs.contains(r))
+            .map(|r| format!("route {r:?} is no operation"));
+        missing.chain(extra).collect()
+    }
+
     #[test]
-    fn every_sdk_method_has_a_route() {
-        // 51 resource routes + get_operation = 52 SDK methods.
-        assert_eq!(ROUTES.len() + 1, 52);
+    fn routes_equal_the_operation_catalog() {
+        assert_eq!(catalog_routes(CATALOG).len(), 52);
+        assert_eq!(drift(CATALOG), Vec::<String>::new());
+    }
+
+    #[test]
+    fn drift_from_the_catalog_fails() {
+        let renamed = CATALOG.replacen("id: \"get_branch\",", "id: \"fetch_branch\",", 1);
+        assert_eq!(
+            drift(&renamed),
+            vec![
+                r#"no route for ("GET", "projects/*/branches/*", "fetch_branch")"#,
+                r#"route ("GET", "projects/*/branches/*", "get_branch") is no operation"#,
+            ]
+        );
+        let added = CATALOG.replacen(
+            "id: \"get_branch\",\n        method: \"GET\",\n        path: \"/api/2.0/postgres/projects/{project_id}/branches/{branch_id}\",",
+            "id: \"get_compute_instance\",\n        method: \"GET\",\n        path: \"/api/2.0/postgres/projects/{project_id}/branches/{branch_id}/endpoints/{endpoint_id}/compute-instances/{compute_instance_id}\",\n    }, OperationSpec {\n        id: \"get_branch\",\n        method: \"GET\",\n        path: \"/api/2.0/postgres/projects/{project_id}/branches/{branch_id}\",",
+            1,
+        );
+        assert_eq!(
+            drift(&added),
+            vec![
+                r#"no route for ("GET", "projects/*/branches/*/endpoints/*/compute-instances/*", "get_compute_instance")"#
+            ]
+        );
     }
 
     #[test]

@@ -11,17 +11,23 @@
 //! * [`Int64`]: 64-bit integers, accepted as JSON numbers or numeric strings;
 //! * `open_enum!`: the shape of every enum (known values plus `Unknown(String)`);
 //! * [`encode_path`]: how ids become path segments (quoted like the official SDKs do);
+//! * [`decode_response`]: how 2xx bodies are decoded (UTF-8 checked once per body);
+//! * `timestamp`: how `format: date-time` fields are read (the service's shape parsed
+//!   directly, anything else by chrono);
 //! * [`RequiredFields`], [`Page`] and [`OperationSpec`]: traits and types the generated
 //!   tables implement.
 //!
 //! Most users want the `lakebase` crate instead, which wraps this one with typed names,
 //! pagination streams, operation pollers and Databricks authentication.
 
+mod decode;
 mod duration;
 pub mod hooks;
 mod int64;
 mod open_enum;
 mod path;
+#[doc(hidden)]
+pub mod timestamp;
 
 #[rustfmt::skip]
 mod catalog;
@@ -35,6 +41,7 @@ mod required;
 
 pub use catalog::OPERATIONS;
 pub use client::*;
+pub use decode::decode_response;
 pub use duration::{Duration, DurationParseError};
 pub use int64::Int64;
 pub use path::encode_path;

@@ -122,6 +122,7 @@ impl MintCredential for EndpointMinter {
                     what: "DatabaseCredential".to_owned(),
                     message: "the response has no token".to_owned(),
                     body_snippet: String::new(),
+                    source: None,
                 })?;
             // The server's wall-clock expiry becomes a point on the monotonic clock now; never
             // later than asked for, should the local clock be behind the server's.

@@ -22,9 +22,10 @@ use lakebase::names::NameError;
 use lakebase::operation::OperationResult;
 use lakebase::{
     BranchName, CatalogName, CdfConfigName, CdfStatusName, Client, DataApiName, DatabaseName, EndpointName, Error,
-    FieldMask, List, Operation, OperationName, ProjectName, RoleName, SnapshotName, SnapshotScheduleName,
-    SyncedTableName, types,
+    FieldMask, Operation, OperationName, ProjectName, RoleName, SnapshotName, SnapshotScheduleName, SyncedTableName,
+    types,
 };
+use lakebase_generated::OperationSpec;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -114,6 +115,49 @@ pub const METHOD_ARGS: &[(&str, &[&str])] = &[
         &["name", "snapshot_schedule", "update_mask"],
     ),
 ];
+
+/// How [`METHOD_ARGS`] (as `method_args`) differs from the generated operation catalog:
+/// a method missing on either side, a query parameter the dispatcher does not take, or a
+/// resource body it does not take under the body schema's snake-case name. Empty when
+/// they agree.
+pub fn catalog_drift(method_args: &[(&str, &[&str])], operations: &[OperationSpec]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for op in operations {
+        let Some((_, args)) = method_args.iter().find(|(m, _)| *m == op.id) else {
+            problems.push(format!("operation {} is not dispatched", op.id));
+            continue;
+        };
+        for q in op.query {
+            if !args.contains(q) {
+                problems.push(format!("{} does not take the query parameter {q}", op.id));
+            }
+        }
+        let resource_body = op.body.filter(|b| !b.ends_with("Request"));
+        if let Some(body) = resource_body.map(snake_case)
+            && !args.contains(&body.as_str())
+        {
+            problems.push(format!("{} does not take the body `{body}`", op.id));
+        }
+    }
+    for (method, _) in method_args {
+        if !operations.iter().any(|op| op.id == *method) {
+            problems.push(format!("dispatched method {method} is no operation of the catalog"));
+        }
+    }
+    problems
+}
+
+/// `SnapshotSchedule` -> `snapshot_schedule`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.char_indices() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
 
 /// The arguments a method takes, or `None` for an unknown method.
 pub fn method_args(method: &str) -> Option<&'static [&'static str]> {
@@ -291,17 +335,22 @@ impl PageArgs {
             token: a.opt_str("page_token")?,
         })
     }
+}
 
-    /// Applies `page_size` and `page_token` to `list`.
-    fn apply<T: Send + 'static, const D: bool>(self, mut list: List<T, D>) -> List<T, D> {
-        if let Some(n) = self.size {
+/// Applies the `page_size` and `page_token` of a [`PageArgs`] to a list builder (each list
+/// call has its own builder type).
+macro_rules! paged {
+    ($page:expr, $list:expr) => {{
+        let page: PageArgs = $page;
+        let mut list = $list;
+        if let Some(n) = page.size {
             list = list.page_size(n);
         }
-        if let Some(t) = self.token {
+        if let Some(t) = page.token {
             list = list.page_token(t);
         }
         list
-    }
+    }};
 }
 
 fn json<T: Serialize>(value: &T) -> Value {
@@ -381,7 +430,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let page = PageArgs::take(&mut a)?;
             let show_deleted = a.opt_bool("show_deleted")?;
             a.finish()?;
-            let mut list = page.apply(c.list_projects());
+            let mut list = paged!(page, c.list_projects());
             if let Some(d) = show_deleted {
                 list = list.show_deleted(d);
             }
@@ -432,7 +481,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let page = PageArgs::take(&mut a)?;
             let show_deleted = a.opt_bool("show_deleted")?;
             a.finish()?;
-            let mut list = page.apply(c.list_branches(&parent?));
+            let mut list = paged!(page, c.list_branches(&parent?));
             if let Some(d) = show_deleted {
                 list = list.show_deleted(d);
             }
@@ -482,7 +531,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<BranchName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_endpoints(&parent?))
+            paged!(page, c.list_endpoints(&parent?))
                 .collect_all()
                 .await
                 .map(|v| json(&v))
@@ -524,7 +573,10 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<BranchName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_roles(&parent?)).collect_all().await.map(|v| json(&v))
+            paged!(page, c.list_roles(&parent?))
+                .collect_all()
+                .await
+                .map(|v| json(&v))
         }
         "update_role" => {
             let name = a.name::<RoleName>("name")?;
@@ -573,7 +625,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<BranchName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_databases(&parent?))
+            paged!(page, c.list_databases(&parent?))
                 .collect_all()
                 .await
                 .map(|v| json(&v))
@@ -612,9 +664,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let table: types::SyncedTable = a.message("synced_table")?;
             let id = a.str("synced_table_id")?;
             a.finish()?;
-            // The SDK takes the id; our client takes the name built from it.
-            let name = SyncedTableName::new(&id).map_err(Error::from)?;
-            lro(c.create_synced_table(&name, table).await, wait).await
+            lro(c.create_synced_table(&id, table).await, wait).await
         }
         "get_synced_table" => {
             let name = a.name::<SyncedTableName>("name")?;
@@ -643,7 +693,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<ProjectName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_snapshots(&parent?))
+            paged!(page, c.list_snapshots(&parent?))
                 .collect_all()
                 .await
                 .map(|v| json(&v))
@@ -710,7 +760,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<DatabaseName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_cdf_configs(&parent?))
+            paged!(page, c.list_cdf_configs(&parent?))
                 .collect_all()
                 .await
                 .map(|v| json(&v))
@@ -734,7 +784,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
             let parent = a.name::<CdfConfigName>("parent")?;
             let page = PageArgs::take(&mut a)?;
             a.finish()?;
-            page.apply(c.list_cdf_statuses(&parent?))
+            paged!(page, c.list_cdf_statuses(&parent?))
                 .collect_all()
                 .await
                 .map(|v| json(&v))
@@ -772,6 +822,7 @@ async fn run(client: &Client, method: &str, args: &Map<String, Value>, wait: boo
 mod tests {
     use super::*;
     use crate::sdk_schema::sdk;
+    use lakebase_generated::OPERATIONS;
 
     #[test]
     fn every_sdk_method_and_parameter_is_covered() {
@@ -785,6 +836,61 @@ mod tests {
             have.sort();
             assert_eq!(have, want, "parameters of {name}");
         }
+    }
+
+    #[test]
+    fn methods_equal_the_operation_catalog() {
+        assert_eq!(METHOD_ARGS.len(), OPERATIONS.len());
+        assert_eq!(catalog_drift(METHOD_ARGS, OPERATIONS), Vec::<String>::new());
+    }
+
+    #[test]
+    fn drift_from_the_catalog_fails() {
+        let mut grown = OPERATIONS.to_vec();
+        grown.push(OperationSpec {
+            id: "get_compute_instance",
+            method: "GET",
+            path: "/api/2.0/postgres/projects/{project_id}/branches/{branch_id}/endpoints/{endpoint_id}/compute-instances/{compute_instance_id}",
+            tag: "ComputeInstances",
+            query: &[],
+            body: None,
+            kind: lakebase_generated::OperationKind::Call,
+        });
+        assert_eq!(
+            catalog_drift(METHOD_ARGS, &grown),
+            vec!["operation get_compute_instance is not dispatched"]
+        );
+        let without_purge: Vec<(&str, &[&str])> = METHOD_ARGS
+            .iter()
+            .map(|(m, a)| {
+                if *m == "delete_branch" {
+                    (*m, &["name"][..])
+                } else {
+                    (*m, *a)
+                }
+            })
+            .collect();
+        assert_eq!(
+            catalog_drift(&without_purge, OPERATIONS),
+            vec!["delete_branch does not take the query parameter purge"]
+        );
+        let renamed: Vec<(&str, &[&str])> = METHOD_ARGS
+            .iter()
+            .map(|(m, a)| {
+                if *m == "update_data_api" {
+                    ("update_data_apis", *a)
+                } else {
+                    (*m, *a)
+                }
+            })
+            .collect();
+        assert_eq!(
+            catalog_drift(&renamed, OPERATIONS),
+            vec![
+                "operation update_data_api is not dispatched",
+                "dispatched method update_data_apis is no operation of the catalog",
+            ]
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `cargo xtask <command>`: project automation.
 //!
-//! * `regenerate`: rewrite `generated/src/*` from `spec/postgres.openapi.yaml`;
-//! * `check`: fail, with a diff summary, when `generated/` is not what `regenerate`
-//!   would write;
+//! * `regenerate`: rewrite `generated/src/*` and `client-ext/src/generated/*` from
+//!   `spec/postgres.openapi.yaml`;
+//! * `check`: fail, with a diff summary, when the generated files are not what
+//!   `regenerate` would write;
 //! * `conformance`: run the conformance suite and print a table per operation.
 
 use std::path::{Path, PathBuf};
@@ -50,6 +51,9 @@ fn regenerate(root: &Path) -> Result<(), String> {
     for (path, text) in &files.files {
         let target = root.join(path);
         if std::fs::read_to_string(&target).ok().as_deref() != Some(text.as_str()) {
+            if let Some(dir) = target.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
             std::fs::write(&target, text).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
             eprintln!("wrote {path}");
         }

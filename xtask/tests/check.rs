@@ -31,6 +31,10 @@ fn check_fails_on_drift_and_passes_after_regenerate() {
     let copy = tempfile::tempdir().unwrap();
     copy_tree(&workspace.join("spec"), &copy.path().join("spec"));
     copy_tree(&workspace.join("generated/src"), &copy.path().join("generated/src"));
+    copy_tree(
+        &workspace.join("client-ext/src/generated"),
+        &copy.path().join("client-ext/src/generated"),
+    );
 
     let (ok, stderr) = xtask(copy.path(), "check");
     assert!(ok, "a fresh copy is in sync: {stderr}");
