@@ -17,9 +17,9 @@ pub enum Error {
     Api {
         /// What the pool was doing, e.g. `"get endpoint projects/p/branches/b/endpoints/e"`.
         what: String,
-        /// The error of the call.
+        /// The error of the call (boxed: it is large, and errors are the rare path).
         #[source]
-        source: lakebase::Error,
+        source: Box<lakebase::Error>,
     },
     /// The endpoint has no host of the kind needed (yet): it may still be starting, or it
     /// has no read-only host.
@@ -90,7 +90,7 @@ impl Error {
     pub(crate) fn api(what: impl Into<String>, source: lakebase::Error) -> Self {
         Error::Api {
             what: what.into(),
-            source,
+            source: Box::new(source),
         }
     }
 
