@@ -673,7 +673,6 @@ impl<'c> UpdateProject<'c> {
         self,
     ) -> Result<Operation<types::Project, types::ProjectOperationMetadata>, Error> {
         let Self { client, options, name, project, update_mask } = self;
-        check_required("project", &project)?;
         let update_mask = update_mask.to_string();
         let op = run_with(
                 &options,
@@ -1108,7 +1107,6 @@ impl<'c> UpdateBranch<'c> {
         self,
     ) -> Result<Operation<types::Branch, types::BranchOperationMetadata>, Error> {
         let Self { client, options, name, branch, update_mask } = self;
-        check_required("branch", &branch)?;
         let update_mask = update_mask.to_string();
         let op = run_with(
                 &options,
@@ -1555,7 +1553,6 @@ impl<'c> UpdateDatabase<'c> {
         self,
     ) -> Result<Operation<types::Database, types::DatabaseOperationMetadata>, Error> {
         let Self { client, options, name, database, update_mask } = self;
-        check_required("database", &database)?;
         let update_mask = update_mask.to_string();
         let op = run_with(
                 &options,
@@ -2413,7 +2410,6 @@ impl<'c> UpdateDataApi<'c> {
         self,
     ) -> Result<Operation<types::DataApi, types::DataApiOperationMetadata>, Error> {
         let Self { client, options, name, data_api, update_mask } = self;
-        check_required("data_api", &data_api)?;
         let update_mask = update_mask.to_string();
         let op = run_with(
                 &options,
@@ -2855,7 +2851,6 @@ impl<'c> UpdateEndpoint<'c> {
         self,
     ) -> Result<Operation<types::Endpoint, types::EndpointOperationMetadata>, Error> {
         let Self { client, options, name, endpoint, update_mask } = self;
-        check_required("endpoint", &endpoint)?;
         let update_mask = update_mask.to_string();
         let op = run_with(
                 &options,
@@ -3300,7 +3295,6 @@ impl<'c> UpdateRole<'c> {
         self,
     ) -> Result<Operation<types::Role, types::RoleOperationMetadata>, Error> {
         let Self { client, options, name, role, update_mask } = self;
-        check_required("role", &role)?;
         let update_mask = update_mask.to_string();
         let op = run_with(
                 &options,
@@ -3518,7 +3512,6 @@ impl<'c> UpdateSnapshotSchedule<'c> {
         Error,
     > {
         let Self { client, options, name, snapshot_schedule, update_mask } = self;
-        check_required("snapshot_schedule", &snapshot_schedule)?;
         let update_mask = update_mask.to_string();
         let op = run_with(
                 &options,

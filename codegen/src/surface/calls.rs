@@ -295,7 +295,11 @@ fn body(surface: &Surface, c: &Call, parts: &mut Parts) -> Result<(), String> {
         init: quote!(#name),
         setter: None,
     });
-    parts.checks.push(quote!(check_required(#what, &#name)?;));
+    // A masked update sends only the fields its mask names: required fields are a
+    // create's concern.
+    if c.op.method != "PATCH" {
+        parts.checks.push(quote!(check_required(#what, &#name)?;));
+    }
     parts.raw_args.push(quote!(&#name));
     parts.example_args.push(quote!(#name));
     parts
