@@ -31,32 +31,16 @@ fn settled_modes() -> Vec<(&'static str, EmulatorBuilder)> {
         .collect()
 }
 
-/// Polls an operation until done (generous: `--postgres` copies real databases) and
-/// returns its response; fails on an operation error.
-async fn finish(t: &T, op: &Value) -> Value {
-    let name = op["name"].as_str().expect("operation name").to_string();
-    for _ in 0..3000 {
-        let (s, v) = t.get(&name).await;
-        assert_eq!(s, 200, "{v}");
-        if v["done"] == json!(true) {
-            assert!(v.get("error").is_none(), "operation failed: {v}");
-            return v["response"].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("operation {name} never finished");
-}
-
 async fn create(t: &T, path: &str, body: Value) -> Value {
     let (s, op) = t.post(path, body).await;
     assert_eq!(s, 200, "create {path}: {op}");
-    finish(t, &op).await
+    t.finish(&op).await
 }
 
 async fn delete(t: &T, path: &str) {
     let (s, op) = t.delete(path).await;
     assert_eq!(s, 200, "delete {path}: {op}");
-    finish(t, &op).await;
+    t.finish(&op).await;
 }
 
 /// Project `p` whose default endpoint settings differ from every built-in default.
@@ -575,7 +559,7 @@ async fn undelete_restores_a_project_with_its_branch_and_endpoint_and_deletes_ca
         let r = t.get("projects/p/branches/dev/endpoints/primary").await;
         assert_error(&r, 404, "NOT_FOUND");
         let (_, undeleted) = t.post("projects/p/branches/dev/undelete", json!({})).await;
-        finish(&t, &undeleted).await;
+        t.finish(&undeleted).await;
         // A project delete takes everything along; undelete brings it all back.
         delete(&t, "projects/p").await;
         for child in children {
@@ -584,7 +568,7 @@ async fn undelete_restores_a_project_with_its_branch_and_endpoint_and_deletes_ca
         }
         let (s, op) = t.post("projects/p/undelete", json!({})).await;
         assert_eq!(s, 200, "{mode}: {op}");
-        finish(&t, &op).await;
+        t.finish(&op).await;
         for child in children {
             let (s, v) = t.get(child).await;
             assert_eq!(s, 200, "{mode}: {child}: {v}");

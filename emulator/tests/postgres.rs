@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::T;
+use lakebase_emulator::pg::process;
 use lakebase_emulator::{Emulator, EmulatorBuilder};
 use serde_json::{Value, json};
 use tokio_postgres::{Client, NoTls};
@@ -36,26 +37,10 @@ fn builder() -> EmulatorBuilder {
     Emulator::builder()
 }
 
-/// Polls an operation until done (generous bound: real databases are copied) and returns
-/// its response; fails on an operation error.
-async fn finish(t: &T, op: &Value) -> Value {
-    let name = op["name"].as_str().expect("operation name").to_string();
-    for _ in 0..6000 {
-        let (s, v) = t.get(&name).await;
-        assert_eq!(s, 200, "{v}");
-        if v["done"] == json!(true) {
-            assert!(v.get("error").is_none(), "operation failed: {v}");
-            return v["response"].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("operation {name} never finished");
-}
-
 async fn create(t: &T, path: &str, body: Value) -> Value {
     let (s, op) = t.post(path, body).await;
     assert_eq!(s, 200, "create {path}: {op}");
-    finish(t, &op).await
+    t.finish(&op).await
 }
 
 async fn branch(t: &T, project: &str, id: &str, body: Value) -> Value {
@@ -375,7 +360,7 @@ async fn roles_and_databases_of_the_api_are_real() {
         )
         .await;
     assert_eq!(s, 200, "{op}");
-    finish(&t, &op).await;
+    t.finish(&op).await;
     let o: String = admin.query_one(owner, &[&"orders_v2"]).await.unwrap().get(0);
     assert_eq!(o, USER);
     // Delete the role, handing what it owns to the owner, then the database.
@@ -386,14 +371,14 @@ async fn roles_and_databases_of_the_api_are_real() {
         ))
         .await;
     assert_eq!(s, 200, "{op}");
-    finish(&t, &op).await;
+    t.finish(&op).await;
     assert_eq!(
         count(&admin, "SELECT count(*) FROM pg_roles WHERE rolname = 'app'").await,
         0
     );
     let (s, op) = t.delete(&format!("{br}/databases/orders")).await;
     assert_eq!(s, 200, "{op}");
-    finish(&t, &op).await;
+    t.finish(&op).await;
     assert_eq!(
         count(&admin, "SELECT count(*) FROM pg_database WHERE datname LIKE 'orders%'").await,
         0
@@ -454,7 +439,7 @@ async fn disabled_and_deleted_endpoints_refuse_and_undelete_brings_the_rows_back
         )
         .await;
     assert_eq!(s, 200, "{op}");
-    finish(&t, &op).await;
+    t.finish(&op).await;
     let e = connect(&t, &h, USER, &token, "databricks_postgres").await.unwrap_err();
     assert!(message(&e).contains("is disabled"), "{e:?}");
     let (_, op) = t
@@ -463,21 +448,21 @@ async fn disabled_and_deleted_endpoints_refuse_and_undelete_brings_the_rows_back
             json!({"spec": {"disabled": false}}),
         )
         .await;
-    finish(&t, &op).await;
+    t.finish(&op).await;
     connect(&t, &h, USER, &token, "databricks_postgres").await.unwrap();
     // Soft delete: the host stops accepting connections; undelete: the rows are back.
     let (s, op) = t.delete("projects/life/branches/dev").await;
     assert_eq!(s, 200, "{op}");
-    finish(&t, &op).await;
+    t.finish(&op).await;
     assert!(connect(&t, &h, USER, &token, "databricks_postgres").await.is_err());
     let (_, op) = t.post("projects/life/branches/dev/undelete", json!({})).await;
-    finish(&t, &op).await;
+    t.finish(&op).await;
     let h2 = host(&t, &ep).await;
     let c = connect(&t, &h2, USER, &token, "databricks_postgres").await.unwrap();
     assert_eq!(count(&c, "SELECT count(*) FROM keep").await, 1);
     // Purge: gone for good.
     let (_, op) = t.delete("projects/life/branches/dev?purge=true").await;
-    finish(&t, &op).await;
+    t.finish(&op).await;
     assert!(connect(&t, &h2, USER, &token, "databricks_postgres").await.is_err());
 }
 
@@ -580,8 +565,10 @@ async fn tls_verifies_against_the_emulator_ca_and_require_tls_refuses_plaintext(
     let (_, served) = t.get_text("/_emulator/ca.pem").await;
     assert_eq!(served, pem);
     let mut roots = rustls::RootCertStore::empty();
-    let der = pem_body(&pem);
-    roots.add(rustls::pki_types::CertificateDer::from(der)).unwrap();
+    use rustls::pki_types::pem::PemObject;
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap())
+        .unwrap();
     let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -601,12 +588,6 @@ async fn tls_verifies_against_the_emulator_ca_and_require_tls_refuses_plaintext(
         .expect("verify-full against the emulator CA");
     tokio::spawn(conn);
     assert_eq!(count(&client, "SELECT 1::bigint").await, 1);
-}
-
-fn pem_body(pem: &str) -> Vec<u8> {
-    use base64::Engine;
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD.decode(body).unwrap()
 }
 
 #[tokio::test]
@@ -642,18 +623,8 @@ async fn no_server_outlives_a_dropped_emulator() {
     assert!(pids.len() >= 2, "{pids:?}");
     drop(t);
     for pid in pids {
-        assert!(!alive(pid), "postgres {pid} outlived the emulator");
+        assert!(!process::alive(pid), "postgres {pid} outlived the emulator");
     }
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| r.split_whitespace().next() != Some("Z"))
-        })
-        .unwrap_or(false)
 }
 
 #[tokio::test]
@@ -820,7 +791,7 @@ async fn a_killed_emulator_leaves_no_server_and_loses_no_committed_row() {
     let _ = emu.0.wait();
     let mut gone = false;
     for _ in 0..1000 {
-        if pids.iter().all(|p| !alive(*p)) {
+        if pids.iter().all(|p| !process::alive(*p)) {
             gone = true;
             break;
         }
@@ -880,7 +851,7 @@ async fn a_service_principal_logs_in_as_its_client_id() {
         .json()
         .await
         .unwrap();
-    finish(&t, &op).await;
+    t.finish(&op).await;
     let me: Value = t
         .http
         .get(format!("{}/api/2.0/preview/scim/v2/Me", t.base))
@@ -1011,7 +982,7 @@ async fn a_login_during_project_creation_waits_for_the_database() {
         .await
         .expect("the login waits for the new database");
     assert_eq!(count(&c, "SELECT 1::bigint").await, 1);
-    finish(&t, &op).await;
+    t.finish(&op).await;
     let (_, v) = t.get(&ep).await;
     assert_eq!(v["status"]["current_state"], json!("ACTIVE"));
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::ServerConfig;
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use super::PgError;
@@ -48,7 +49,7 @@ impl Authority {
             && let (Ok(pem), Ok(key_pem)) = (std::fs::read_to_string(cert), std::fs::read_to_string(key))
         {
             let key = KeyPair::from_pem(&key_pem).map_err(tls_err)?;
-            let der = pem_to_der(&pem)?;
+            let der = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| tls_err(format!("ca.pem: {e}")))?;
             return Ok(Self {
                 pem,
                 der,
@@ -92,19 +93,6 @@ impl Authority {
         config.alpn_protocols = vec![b"postgresql".to_vec()];
         Ok(Arc::new(config))
     }
-}
-
-fn pem_to_der(pem: &str) -> Result<CertificateDer<'static>, PgError> {
-    use base64::Engine;
-    let body: String = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect::<Vec<_>>()
-        .concat();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body.trim())
-        .map_err(|e| tls_err(format!("ca.pem: {e}")))?;
-    Ok(CertificateDer::from(der))
 }
 
 fn write_private(path: &Path, contents: &str) -> Result<(), PgError> {

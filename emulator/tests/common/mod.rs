@@ -69,18 +69,6 @@ impl T {
             .expect("json")
     }
 
-    /// `GET {base}{path}` with the bearer token: status and JSON body.
-    pub async fn get_raw(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .expect("send");
-        (resp.status().as_u16(), resp.json().await.expect("json body"))
-    }
-
     /// `GET {base}{path}` with the bearer token: status and text body.
     pub async fn get_text(&self, path: &str) -> (u16, String) {
         let resp = self
@@ -91,6 +79,12 @@ impl T {
             .await
             .expect("send");
         (resp.status().as_u16(), resp.text().await.expect("text body"))
+    }
+
+    /// `GET {base}{path}` with the bearer token: status and JSON body.
+    pub async fn get_raw(&self, path: &str) -> (u16, Value) {
+        let (status, text) = self.get_text(path).await;
+        (status, serde_json::from_str(&text).expect("json body"))
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
@@ -117,6 +111,22 @@ impl T {
             assert_eq!(s, 200, "{v}");
             if v["done"] == json!(true) {
                 return v;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("operation {name} never finished");
+    }
+
+    /// Polls an operation until done with a generous bound (`--postgres` copies real
+    /// databases) and returns its `response`; fails on an operation error.
+    pub async fn finish(&self, op: &Value) -> Value {
+        let name = op["name"].as_str().expect("operation name").to_string();
+        for _ in 0..3000 {
+            let (s, v) = self.get(&name).await;
+            assert_eq!(s, 200, "{v}");
+            if v["done"] == json!(true) {
+                assert!(v.get("error").is_none(), "operation failed: {v}");
+                return v["response"].clone();
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
