@@ -212,38 +212,46 @@ impl PgRuntime {
         let Ok(mut store) = self.store.lock() else {
             return Err(PgError::Setup("emulator state unavailable".into()));
         };
-        let endpoints: Vec<(String, String, Option<Ipv4Addr>)> = store
+        let endpoints: Vec<(String, String)> = store
             .all_in_order()
             .into_iter()
             .filter(|(n, _)| n.split('/').nth(4) == Some("endpoints") && n.split('/').count() == 6)
             .map(|(n, v)| {
-                let branch = wire::get(v, "parent")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                let host = wire::get(v, "status.hosts.host")
-                    .and_then(Value::as_str)
-                    .and_then(|h| h.parse().ok());
-                (n.to_string(), branch, host)
+                let branch = wire::get(v, "parent").and_then(Value::as_str).unwrap_or_default();
+                (n.to_string(), branch.to_string())
             })
             .collect();
-        for (name, branch, wanted) in endpoints {
+        for (name, branch) in endpoints {
             let live = |n: &str| store.value(n).is_some_and(|v| !crate::resources::is_deleted(v));
             if !live(&branch) || !live(&crate::resources::op_root(&branch)) {
                 continue;
             }
-            let host = self.serve_endpoint(&name, wanted)?.to_string();
+            self.reserve(&mut store, &name)?;
             if let Some(uid) = store.value(&branch).and_then(|b| b.get("uid")).and_then(Value::as_str) {
                 self.attach(uid, &branch);
             }
-            if let Some(v) = store.value_mut(&name) {
-                if Some(host.as_str()) != wanted.map(|w| w.to_string()).as_deref() {
-                    crate::resources::real::set_hosts(v, &host);
-                }
-                if wire::get(v, "status.disabled") != Some(&json!(true)) {
-                    wire::set(v, "status.current_state", json!("IDLE"));
-                }
+            if let Some(v) = store.value_mut(&name)
+                && wire::get(v, "status.disabled") != Some(&json!(true))
+            {
+                wire::set(v, "status.current_state", json!("IDLE"));
             }
+        }
+        Ok(())
+    }
+
+    /// Listens again for an existing endpoint on its recorded address when free, else on a
+    /// new one, which is then written into its status.
+    pub fn reserve(&self, store: &mut Store, endpoint: &str) -> Result<(), PgError> {
+        let recorded: Option<Ipv4Addr> = store
+            .value(endpoint)
+            .and_then(|v| wire::get(v, "status.hosts.host"))
+            .and_then(Value::as_str)
+            .and_then(|h| h.parse().ok());
+        let host = self.serve_endpoint(endpoint, recorded)?;
+        if Some(host) != recorded
+            && let Some(v) = store.value_mut(endpoint)
+        {
+            crate::resources::real::set_hosts(v, &host.to_string());
         }
         Ok(())
     }

@@ -110,7 +110,7 @@ fn refresh_status(v: &mut Value, defaults: &Value) {
 /// seeding); in `--postgres` mode it listens on its own address and its compute starts.
 pub fn insert(ctx: &mut Ctx<'_>, branch: &str, id: &str, spec: Value) -> Result<Value, ApiError> {
     let name = format!("{branch}/endpoints/{id}");
-    let real_host = real::serve_endpoint(ctx, &name, None)?;
+    let real_host = real::serve_endpoint(ctx, &name)?;
     let now = ctx.ts();
     let uid = ids::friendly_uid("ep");
     let mut v = Value::Object(base(&name, "endpoint_id", id, Some(branch), &now));

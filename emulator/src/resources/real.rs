@@ -2,8 +2,6 @@
 //! cluster a branch is, endpoint listeners, and the role and database statements. Every
 //! function is a no-op without the real-PostgreSQL layer.
 
-use std::net::Ipv4Addr;
-
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -37,18 +35,21 @@ pub fn check_no_point_in_time(ctx: &Ctx<'_>, spec: &Value) -> Result<(), ApiErro
     Ok(())
 }
 
-/// Starts listening for an endpoint (on `wanted` when free); its address.
-pub fn serve_endpoint(ctx: &Ctx<'_>, name: &str, wanted: Option<Ipv4Addr>) -> Result<Option<String>, ApiError> {
+/// Starts listening for a new endpoint; its address.
+pub fn serve_endpoint(ctx: &Ctx<'_>, name: &str) -> Result<Option<String>, ApiError> {
     let Some(pg) = &ctx.pg else { return Ok(None) };
-    pg.serve_endpoint(name, wanted)
+    pg.serve_endpoint(name, None)
         .map(|ip| Some(ip.to_string()))
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "TEMPORARILY_UNAVAILABLE",
-                e.to_string(),
-            )
-        })
+        .map_err(unavailable)
+}
+
+/// A failure to listen for an endpoint, as the API answers it.
+fn unavailable(e: crate::pg::PgError) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "TEMPORARILY_UNAVAILABLE",
+        e.to_string(),
+    )
 }
 
 /// Stops listening for the endpoints under `prefix` (an endpoint, branch or project name).
@@ -62,31 +63,15 @@ pub fn unserve_under(ctx: &Ctx<'_>, prefix: &str) {
 /// Listens again for the endpoints of the branches under `prefix` (after an undelete), on
 /// their recorded addresses when free.
 pub fn reserve_under(ctx: &mut Ctx<'_>, prefix: &str) -> Result<(), ApiError> {
-    if ctx.pg.is_none() {
-        return Ok(());
-    }
-    let endpoints: Vec<(String, Option<Ipv4Addr>)> = ctx
+    let Some(pg) = ctx.pg.clone() else { return Ok(()) };
+    let endpoints: Vec<String> = ctx
         .store
         .names_under(prefix)
         .into_iter()
         .filter(|n| n.contains("/endpoints/") && n.split('/').count() == 6)
-        .map(|n| {
-            let host = ctx
-                .store
-                .value(&n)
-                .and_then(|v| wire::get(v, "status.hosts.host"))
-                .and_then(Value::as_str)
-                .and_then(|h| h.parse().ok());
-            (n, host)
-        })
         .collect();
-    for (name, wanted) in endpoints {
-        if let Some(host) = serve_endpoint(ctx, &name, wanted)?
-            && Some(host.as_str()) != wanted.map(|w| w.to_string()).as_deref()
-            && let Some(v) = ctx.store.value_mut(&name)
-        {
-            set_hosts(v, &host);
-        }
+    for name in endpoints {
+        pg.reserve(ctx.store, &name).map_err(unavailable)?;
     }
     Ok(())
 }
