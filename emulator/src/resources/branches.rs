@@ -1,6 +1,7 @@
 //! Branches: create (from a source branch or snapshot), get, list, update, soft delete /
 //! purge, undelete, and the per-branch snapshot schedule.
 
+use lakebase_generated::enums::DayOfWeek;
 use serde_json::{Value, json};
 
 use super::{
@@ -338,19 +339,7 @@ fn check_cadence(c: &Value, i: usize) -> Result<(), ApiError> {
                 p("weekly_schedule.day_of_week")
             )));
         }
-        check_enum(
-            s,
-            "day_of_week",
-            &[
-                "MONDAY",
-                "TUESDAY",
-                "WEDNESDAY",
-                "THURSDAY",
-                "FRIDAY",
-                "SATURDAY",
-                "SUNDAY",
-            ],
-        )?;
+        check_enum(s, "day_of_week", DayOfWeek::KNOWN)?;
     }
     Ok(())
 }

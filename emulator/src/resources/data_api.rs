@@ -1,5 +1,6 @@
 //! Data API: a singleton under a database (`.../databases/{d}/data-api`).
 
+use lakebase_generated::enums::OpenApiMode;
 use serde_json::{Value, json};
 
 use super::{Call, Ctx, check_enum, hard_delete, spec_of};
@@ -57,11 +58,7 @@ fn check_spec(spec: &Value) -> Result<(), ApiError> {
         return Err(ApiError::invalid("spec.db_max_rows must not be negative"));
     }
     wire::duration_at(spec, "jwt_cache_max_lifetime")?;
-    check_enum(
-        spec,
-        "openapi_mode",
-        &["OPEN_API_MODE_DISABLED", "OPEN_API_MODE_IGNORE_PRIVILEGES"],
-    )?;
+    check_enum(spec, "openapi_mode", OpenApiMode::KNOWN)?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use lakebase_generated::enums::EndpointType;
 use serde_json::{Value, json};
 
 use super::{Call, Ctx, base, check_compute, check_enum, hard_delete, real, required_id, spec_of, touch};
@@ -15,7 +16,6 @@ use crate::wire;
 
 const KIND: &str = "Endpoint";
 const RW: &str = "ENDPOINT_TYPE_READ_WRITE";
-const TYPES: &[&str] = &[RW, "ENDPOINT_TYPE_READ_ONLY"];
 
 const RULES: Rules = Rules {
     mutable: &[
@@ -223,7 +223,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     if wire::str_at(&spec, "endpoint_type")?.is_none() {
         return Err(ApiError::invalid("Field 'spec.endpoint_type' is required"));
     }
-    check_enum(&spec, "endpoint_type", TYPES)?;
+    check_enum(&spec, "endpoint_type", EndpointType::KNOWN)?;
     check_spec(&spec)?;
     let existing = ctx.store.value(&name).cloned();
     if existing.is_some() && !replace {
@@ -313,4 +313,14 @@ pub fn delete(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     real::unserve_under(ctx, &name);
     start_reconciling(ctx, &branch, Value::Null);
     hard_delete(ctx, KIND, &name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_write_type_is_the_spec_value() {
+        assert_eq!(RW, EndpointType::ReadWrite.as_str());
+    }
 }

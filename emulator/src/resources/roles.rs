@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lakebase_generated::enums::{RoleAuthMethod, RoleIdentityType};
 use rand::Rng;
 use serde_json::{Value, json};
 
@@ -39,8 +40,8 @@ const RULES: Rules = Rules {
 };
 
 fn check_spec(spec: &Value) -> Result<(), ApiError> {
-    check_enum(spec, "identity_type", &["USER", "SERVICE_PRINCIPAL", "GROUP"])?;
-    check_enum(spec, "auth_method", &["LAKEBASE_OAUTH_V1", "NO_LOGIN", SCRAM])?;
+    check_enum(spec, "identity_type", RoleIdentityType::KNOWN)?;
+    check_enum(spec, "auth_method", RoleAuthMethod::KNOWN)?;
     for k in ["createdb", "createrole", "bypassrls"] {
         wire::bool_at(spec, &format!("attributes.{k}"))?;
     }
@@ -298,4 +299,14 @@ pub fn reveal_password(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError
     }
     let pw = ctx.store.passwords.entry(name).or_insert_with(gen_password).clone();
     Ok(json!({"password": pw}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scram_method_is_the_spec_value() {
+        assert_eq!(SCRAM, RoleAuthMethod::PgPasswordScramSha256.as_str());
+    }
 }

@@ -1,5 +1,6 @@
 //! Synced tables (`synced_tables/{catalog}.{schema}.{table}`).
 
+use lakebase_generated::enums::SyncedTableSyncedTableSpecSyncedTableSchedulingPolicy;
 use serde_json::{Value, json};
 
 use super::{Call, Ctx, base, check_enum, hard_delete, required_id, spec_of};
@@ -23,7 +24,11 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         .ok_or_else(|| ApiError::invalid("Field 'spec.source_table_full_name' is required"))?;
     ids::check_three_part("spec.source_table_full_name", src)?;
     let policy = wire::str_at(&spec, "scheduling_policy")?.unwrap_or("TRIGGERED");
-    check_enum(&spec, "scheduling_policy", &["CONTINUOUS", "SNAPSHOT", "TRIGGERED"])?;
+    check_enum(
+        &spec,
+        "scheduling_policy",
+        SyncedTableSyncedTableSpecSyncedTableSchedulingPolicy::KNOWN,
+    )?;
     let branch = super::catalogs::resolve_branch(ctx, wire::str_at(&spec, "branch")?)?;
     let catalog = format!("catalogs/{}", id.split('.').next().unwrap_or_default());
     let pg = match wire::str_at(&spec, "postgres_database")? {
