@@ -150,8 +150,9 @@ impl serde::Serialize for Duration {
 
 impl<'de> serde::Deserialize<'de> for Duration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        crate::text::parse_str(deserializer, "a duration string such as \"300s\"", |text| {
+            text.parse().map_err(|e: DurationParseError| e.to_string())
+        })
     }
 }
 

@@ -12,6 +12,8 @@
 //! * `open_enum!`: the shape of every enum (known values plus `Unknown(String)`);
 //! * [`encode_path`]: how ids become path segments (quoted like the official SDKs do);
 //! * [`decode_response`]: how 2xx bodies are decoded (UTF-8 checked once per body);
+//! * `text`: how strings that are only parsed (durations, enum values) are read
+//!   without copying them;
 //! * `timestamp`: how `format: date-time` fields are read (the service's shape parsed
 //!   directly, anything else by chrono);
 //! * [`RequiredFields`], [`Page`] and [`OperationSpec`]: traits and types the generated
@@ -26,6 +28,8 @@ pub mod hooks;
 mod int64;
 mod open_enum;
 mod path;
+#[doc(hidden)]
+pub mod text;
 #[doc(hidden)]
 pub mod timestamp;
 
