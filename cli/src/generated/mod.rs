@@ -1,0 +1,3 @@
+//! Code generated from the spec by `cargo xtask regenerate`; never edited by hand.
+
+pub mod api;
