@@ -51,6 +51,8 @@ pub struct Failure {
     message: String,
     status: Option<u16>,
     error_code: Option<String>,
+    /// The request never got an answer (connect, TLS, timeout, I/O).
+    unreachable: bool,
 }
 
 impl Failure {
@@ -61,6 +63,16 @@ impl Failure {
             message: message.into(),
             status: None,
             error_code: None,
+            unreachable: false,
+        }
+    }
+
+    /// For a request that got no answer: says which host could not be reached.
+    pub fn unreachable_host(self, host: &str) -> Self {
+        if self.unreachable {
+            self.context(format!("cannot reach {host}"))
+        } else {
+            self
         }
     }
 
@@ -126,6 +138,7 @@ impl From<lakebase::Error> for Failure {
                         }
                         m
                     }
+                    E::Transport(transport) => with_sources(transport),
                     other => other.to_string(),
                 };
                 Failure {
@@ -133,10 +146,26 @@ impl From<lakebase::Error> for Failure {
                     message,
                     status: error.status(),
                     error_code: error.error_code().map(|c| c.as_str().to_string()),
+                    unreachable: matches!(error, E::Transport(_)),
                 }
             }
         }
     }
+}
+
+/// An error and its chain of causes, each said once (`connect error: ...: Connection refused`).
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 impl From<lakebase::NameError> for Failure {

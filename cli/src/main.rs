@@ -54,7 +54,8 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
         return Ok(Exit::Ok);
     }
     let ctx = Context::new(&cli.global)?;
-    match cli.command {
+    let host = ctx.client.host().to_string();
+    let outcome = match cli.command {
         Command::Branch(command) => branch::run(&ctx, command).await,
         Command::Ci(command) => ci::run(&ctx, command).await,
         Command::Connect(args) => connect::connect(&ctx, args).await,
@@ -62,5 +63,6 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::SchemaDiff(args) => schema_diff::run(&ctx, args).await,
         Command::Api(args) => api::run(&ctx, args).await,
         Command::Completions { .. } => Ok(Exit::Ok),
-    }
+    };
+    outcome.map_err(|failure| failure.unreachable_host(&host))
 }
