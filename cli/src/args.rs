@@ -32,8 +32,8 @@ pub struct GlobalArgs {
     /// Workspace URL (overrides DATABRICKS_HOST and the profile's host).
     #[arg(long, global = true, value_name = "URL")]
     pub host: Option<String>,
-    /// Output format: text, or one JSON object per command.
-    #[arg(short, long, global = true, value_enum, default_value_t = Format::Text)]
+    /// Output format: text, or json (one JSON object per command) [possible values: text, json]
+    #[arg(short, long, global = true, value_enum, default_value_t = Format::Text, hide_possible_values = true)]
     pub output: Format,
     /// No spinners on stderr.
     #[arg(short, long, global = true)]
