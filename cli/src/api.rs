@@ -182,7 +182,10 @@ fn command(op: &'static ApiOperation) -> Command {
         );
     }
     for q in op.query {
-        let mut arg = Arg::new(q.name).long(q.name.replace('_', "-")).required(q.required).help(q.help);
+        let mut arg = Arg::new(q.name)
+            .long(q.name.replace('_', "-"))
+            .required(q.required)
+            .help(q.help);
         arg = match q.kind {
             QueryKind::Bool => arg
                 .num_args(0..=1)
@@ -195,12 +198,9 @@ fn command(op: &'static ApiOperation) -> Command {
         cmd = cmd.arg(arg);
     }
     if let Body::Message { schema } = op.body {
-        cmd = cmd.arg(
-            Arg::new("json")
-                .long("json")
-                .value_name("JSON")
-                .help(format!("The {schema} message: inline JSON, @file, or - for stdin (default {{}})")),
-        );
+        cmd = cmd.arg(Arg::new("json").long("json").value_name("JSON").help(format!(
+            "The {schema} message: inline JSON, @file, or - for stdin (default {{}})"
+        )));
     }
     if let ResultKind::LongRunning = op.result {
         cmd = cmd.arg(
@@ -239,8 +239,8 @@ fn request(op: &ApiOperation, m: &ArgMatches, stdin: &mut dyn Read) -> Result<Re
     let mut name_value = String::new();
     if let Some(name) = &op.name {
         let given = m.get_one::<String>("name").map(String::as_str).unwrap_or_default();
-        name_value = (name.parse)(given)
-            .map_err(|e| Failure::usage(format!("invalid {} name {given:?}: {e}", name.kind)))?;
+        name_value =
+            (name.parse)(given).map_err(|e| Failure::usage(format!("invalid {} name {given:?}: {e}", name.kind)))?;
         path.push('/');
         path.push_str(&name_value);
     }
@@ -249,7 +249,7 @@ fn request(op: &ApiOperation, m: &ArgMatches, stdin: &mut dyn Read) -> Result<Re
     if let Some(id) = &op.create_id
         && let Some(given) = m.get_one::<String>("id")
     {
-        if !(given.is_empty() && !id.required) {
+        if !given.is_empty() || id.required {
             (id.check)(&name_value, given).map_err(|e| Failure::usage(e.to_string()))?;
         }
         query.push((id.param.to_string(), given.clone()));
@@ -284,8 +284,8 @@ fn read_json(arg: &str, stdin: &mut dyn Read) -> Result<Value, Failure> {
             .map_err(|e| Failure::usage(format!("cannot read --json from stdin: {e}")))?;
         (text, "stdin".to_string())
     } else if let Some(path) = arg.strip_prefix('@') {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("cannot read --json file {path}: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("cannot read --json file {path}: {e}")))?;
         (text, path.to_string())
     } else {
         (arg.to_string(), "--json".to_string())
@@ -318,25 +318,35 @@ pub async fn run(ctx: &Context, args: ApiArgs) -> Result<Exit, Failure> {
     let result = match op.result {
         ResultKind::Plain => {
             client
-                .call_json(method, &request.path_and_query(), request.body.as_ref(), op.operation_id)
+                .call_json(
+                    method,
+                    &request.path_and_query(),
+                    request.body.as_ref(),
+                    op.operation_id,
+                )
                 .await?
         }
         ResultKind::LongRunning => {
             let operation = client
-                .call_json(method, &request.path_and_query(), request.body.as_ref(), op.operation_id)
+                .call_json(
+                    method,
+                    &request.path_and_query(),
+                    request.body.as_ref(),
+                    op.operation_id,
+                )
                 .await?;
             if m.get_flag("no-wait") {
                 operation
             } else {
                 let name = operation["name"].as_str().unwrap_or_default();
                 let name: lakebase::OperationName = name.parse().map_err(|e| {
-                    Failure::new(Exit::Api, format!("the API returned an operation without a valid name: {e}"))
+                    Failure::new(
+                        Exit::Api,
+                        format!("the API returned an operation without a valid name: {e}"),
+                    )
                 })?;
                 let _spinner = ctx.progress.spinner(format!("waiting for {name}"));
-                let RawResponse(response) = client
-                    .resume_operation::<RawResponse, Value>(name)
-                    .wait()
-                    .await?;
+                let RawResponse(response) = client.resume_operation::<RawResponse, Value>(name).wait().await?;
                 response
             }
         }
@@ -368,7 +378,11 @@ async fn list_all(ctx: &Context, op: &ApiOperation, mut request: Request, items:
         if let Some(Value::Array(found)) = page.get(items) {
             all.extend(found.iter().cloned());
         }
-        match page.get("next_page_token").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+        match page
+            .get("next_page_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
             Some(token) => {
                 request.query.retain(|(k, _)| k != "page_token");
                 request.query.push(("page_token".to_string(), token.to_string()));
@@ -396,19 +410,19 @@ mod tests {
     #[test]
     fn every_catalog_operation_has_a_command() {
         let commands: Vec<&str> = OPERATIONS.iter().map(|o| o.operation_id).collect();
-        for spec in lakebase_generated::catalog::OPERATIONS {
+        for spec in lakebase_generated::OPERATIONS {
             assert!(commands.contains(&spec.id), "no `lakebase api` command for {}", spec.id);
             let cli = op(spec.id);
             assert_eq!(cli.method, spec.method, "{}", spec.id);
             assert_eq!(cli.command, spec.id.replace('_', "-"));
         }
-        assert_eq!(OPERATIONS.len(), lakebase_generated::catalog::OPERATIONS.len());
+        assert_eq!(OPERATIONS.len(), lakebase_generated::OPERATIONS.len());
     }
 
     #[test]
     fn every_path_is_the_catalogs_path() {
         // Build each operation's path from sample names and compare with the catalog's template.
-        for spec in lakebase_generated::catalog::OPERATIONS {
+        for spec in lakebase_generated::OPERATIONS {
             let cli = op(spec.id);
             let template = spec.path;
             let mut built = BASE_PATH.to_string();
@@ -433,7 +447,12 @@ mod tests {
         let create = op("create_branch");
         let m = matches(
             create,
-            &["projects/app", "dev", "--json", r#"{"spec": {"no_expiry": true}, "extra": 1}"#],
+            &[
+                "projects/app",
+                "dev",
+                "--json",
+                r#"{"spec": {"no_expiry": true}, "extra": 1}"#,
+            ],
         );
         let r = request(create, &m, &mut std::io::empty()).unwrap();
         assert_eq!(r.path, "/api/2.0/postgres/projects/app/branches");
@@ -443,7 +462,10 @@ mod tests {
         let delete = op("delete_branch");
         let m = matches(delete, &["projects/app/branches/dev", "--purge"]);
         let r = request(delete, &m, &mut std::io::empty()).unwrap();
-        assert_eq!(r.path_and_query(), "/api/2.0/postgres/projects/app/branches/dev?purge=true");
+        assert_eq!(
+            r.path_and_query(),
+            "/api/2.0/postgres/projects/app/branches/dev?purge=true"
+        );
         assert_eq!(r.body, None);
 
         let undelete = op("undelete_branch");
@@ -455,7 +477,13 @@ mod tests {
         let update = op("update_branch");
         let m = matches(
             update,
-            &["projects/app/branches/dev", "--update-mask", "spec.expiration", "--json", "-"],
+            &[
+                "projects/app/branches/dev",
+                "--update-mask",
+                "spec.expiration",
+                "--json",
+                "-",
+            ],
         );
         let r = request(update, &m, &mut r#"{"spec": {"ttl": "60s"}}"#.as_bytes()).unwrap();
         assert_eq!(
@@ -472,7 +500,10 @@ mod tests {
             (vec!["projects/app/branches/x", "dev"], "invalid project name"),
             (vec!["projects/app", "Dev_1"], "invalid branch_id \"Dev_1\""),
             (vec!["projects/app", "dev", "--json", "{"], "--json is not valid JSON"),
-            (vec!["projects/app", "dev", "--json", "[1]"], "--json must be a JSON object"),
+            (
+                vec!["projects/app", "dev", "--json", "[1]"],
+                "--json must be a JSON object",
+            ),
         ] {
             let m = matches(create, &args);
             let e = request(create, &m, &mut std::io::empty()).unwrap_err();

@@ -210,8 +210,7 @@ where
 async fn wait_branch_ready(ctx: &Context, name: &BranchName, branch: types::Branch) -> Result<types::Branch, Failure> {
     let ready = |b: &types::Branch| {
         b.status.as_ref().is_some_and(|s| {
-            s.pending_state.is_none()
-                && matches!(s.current_state, Some(types::BranchStatusState::Ready) | None)
+            s.pending_state.is_none() && matches!(s.current_state, Some(types::BranchStatusState::Ready) | None)
         })
     };
     if ready(&branch) {
@@ -245,11 +244,12 @@ fn settled_host(e: &types::Endpoint) -> Option<String> {
 }
 
 fn endpoint_name(e: &types::Endpoint) -> Result<EndpointName, Failure> {
-    e.name
-        .as_deref()
-        .unwrap_or_default()
-        .parse()
-        .map_err(|err| Failure::new(Exit::Api, format!("the API returned an endpoint without a valid name: {err}")))
+    e.name.as_deref().unwrap_or_default().parse().map_err(|err| {
+        Failure::new(
+            Exit::Api,
+            format!("the API returned an endpoint without a valid name: {err}"),
+        )
+    })
 }
 
 /// The branch's read-write endpoint, created when it has none, once it is settled with a host.
@@ -268,7 +268,9 @@ pub async fn read_write_endpoint(ctx: &Context, branch: &BranchName) -> Result<(
                 ..Default::default()
             };
             let op = client.create_endpoint(branch, ENDPOINT_ID, endpoint).await?;
-            let _spinner = ctx.progress.spinner(format!("creating a read-write endpoint for {branch}"));
+            let _spinner = ctx
+                .progress
+                .spinner(format!("creating a read-write endpoint for {branch}"));
             op.wait_until_settled().await?
         }
     };
@@ -329,10 +331,16 @@ async fn reset(ctx: &Context, args: TargetArgs) -> Result<Exit, Failure> {
     };
     let status = branch.status.clone().unwrap_or_default();
     if status.default == Some(true) {
-        return Err(Failure::new(Exit::Api, format!("{name} is the project's default branch; it cannot be reset")));
+        return Err(Failure::new(
+            Exit::Api,
+            format!("{name} is the project's default branch; it cannot be reset"),
+        ));
     }
     if status.is_protected == Some(true) {
-        return Err(Failure::new(Exit::Api, format!("{name} is protected; it cannot be reset")));
+        return Err(Failure::new(
+            Exit::Api,
+            format!("{name} is protected; it cannot be reset"),
+        ));
     }
     let parent: BranchName = match status.source_branch.as_deref().filter(|s| !s.is_empty()) {
         Some(p) => p
@@ -341,7 +349,9 @@ async fn reset(ctx: &Context, args: TargetArgs) -> Result<Exit, Failure> {
         None => {
             return Err(Failure::new(
                 Exit::Api,
-                format!("{name} has no parent branch (a root branch or one restored from a snapshot); nothing to reset to"),
+                format!(
+                    "{name} has no parent branch (a root branch or one restored from a snapshot); nothing to reset to"
+                ),
             ));
         }
     };
@@ -355,11 +365,17 @@ async fn reset(ctx: &Context, args: TargetArgs) -> Result<Exit, Failure> {
     if !children.is_empty() {
         return Err(Failure::new(
             Exit::Api,
-            format!("{name} is the parent of {}; reset would orphan them", children.join(", ")),
+            format!(
+                "{name} is the parent of {}; reset would orphan them",
+                children.join(", ")
+            ),
         ));
     }
     let endpoints = client.list_endpoints(&name).await?;
-    let old_host = endpoints.iter().find(|e| is_read_write(e)).and_then(settled_or_any_host);
+    let old_host = endpoints
+        .iter()
+        .find(|e| is_read_write(e))
+        .and_then(settled_or_any_host);
     let expiry = match status.expire_time {
         Some(t) if t > chrono::Utc::now() => Expiry::At(t),
         _ => Expiry::Never,
@@ -476,7 +492,11 @@ async fn delete(ctx: &Context, args: DeleteArgs) -> Result<Exit, Failure> {
 
 async fn list(ctx: &Context, args: ListArgs) -> Result<Exit, Failure> {
     let project = target::project(&args.project)?;
-    let branches = ctx.client.list_branches(&project).show_deleted(args.show_deleted).await?;
+    let branches = ctx
+        .client
+        .list_branches(&project)
+        .show_deleted(args.show_deleted)
+        .await?;
     let rows: Vec<Value> = branches.iter().map(branch_json).collect();
     let value = json!({"project": project.to_string(), "branches": rows});
     emit(ctx.format, &value, || {
@@ -488,9 +508,9 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<Exit, Failure> {
         ]];
         for row in &rows {
             let text = |k: &str| row[k].as_str().unwrap_or("-").to_string();
-            let parent = row["parent"].as_str().map_or("-".to_string(), |p| {
-                p.rsplit('/').next().unwrap_or(p).to_string()
-            });
+            let parent = row["parent"]
+                .as_str()
+                .map_or("-".to_string(), |p| p.rsplit('/').next().unwrap_or(p).to_string());
             let mut state = text("state");
             if row["default"] == true {
                 state.push_str(" (default)");
@@ -530,11 +550,7 @@ fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
     }
     rows.iter()
         .map(|row| {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(widths)
-                .map(|(cell, w)| format!("{cell:<w$}"))
-                .collect();
+            let cells: Vec<String> = row.iter().zip(widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
             cells.join("  ").trim_end().to_string()
         })
         .collect::<Vec<_>>()

@@ -120,7 +120,10 @@ pub async fn connect(ctx: &Context, args: ConnectArgs) -> Result<Exit, Failure> 
 fn run_psql(mut command: std::process::Command, psql: &std::path::Path) -> Result<Exit, Failure> {
     use std::os::unix::process::CommandExt;
     let error = command.exec();
-    Err(Failure::new(Exit::Tool, format!("cannot run {}: {error}", psql.display())))
+    Err(Failure::new(
+        Exit::Tool,
+        format!("cannot run {}: {error}", psql.display()),
+    ))
 }
 
 #[cfg(not(unix))]

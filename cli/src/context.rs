@@ -27,7 +27,9 @@ impl Context {
     pub fn new(global: &GlobalArgs) -> Result<Self, Failure> {
         let mut builder = Config::builder()
             .polling_policy(PollingPolicy::default().with_deadline(Some(global.timeout.into())))
-            .retry_policy(Arc::new(ExponentialRetry::default().with_budget(global.retry_budget.into())))
+            .retry_policy(Arc::new(
+                ExponentialRetry::default().with_budget(global.retry_budget.into()),
+            ))
             .user_agent_extra("cli", env!("CARGO_PKG_VERSION"));
         if let Some(host) = &global.host {
             builder = builder.host(host);

@@ -50,7 +50,12 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<Exit, Failure> {
     if let Command::Completions { shell } = &cli.command {
-        clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "lakebase", &mut std::io::stdout());
+        clap_complete::generate(
+            *shell,
+            &mut <Cli as clap::CommandFactory>::command(),
+            "lakebase",
+            &mut std::io::stdout(),
+        );
         return Ok(Exit::Ok);
     }
     let ctx = Context::new(&cli.global)?;

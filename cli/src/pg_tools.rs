@@ -19,7 +19,11 @@ pub fn find(program: &str) -> Result<PathBuf, Failure> {
         };
     }
     let on_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).map(|d| d.join(program)).collect::<Vec<_>>())
+        .map(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(program))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     if let Some(found) = on_path.into_iter().find(|p| p.is_file()) {
         return Ok(found);

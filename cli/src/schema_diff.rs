@@ -20,13 +20,15 @@ pub async fn run(ctx: &Context, args: SchemaDiffArgs) -> Result<Exit, Failure> {
     };
     let pg_dump = pg_tools::find("pg_dump")?;
     let (ours, theirs) = {
-        let _spinner = ctx.progress.spinner(format!("dumping the schemas of {branch} and {base}"));
+        let _spinner = ctx
+            .progress
+            .spinner(format!("dumping the schemas of {branch} and {base}"));
         let ours = dump(ctx, &pg_dump, &branch, &args.database);
         let theirs = dump(ctx, &pg_dump, &base, &args.database);
         let (ours, theirs) = tokio::join!(ours, theirs);
         (ours?, theirs?)
     };
-    let diff = unified_diff(&theirs, &ours, &base.to_string(), &branch.to_string());
+    let diff = unified_diff(&theirs, &ours, base.as_str(), branch.as_str());
     let different = !diff.is_empty();
     let value = json!({
         "branch": branch.to_string(),
@@ -63,7 +65,12 @@ async fn parent_of(ctx: &Context, branch: &BranchName) -> Result<BranchName, Fai
 }
 
 /// `pg_dump --schema-only --no-owner` of one branch, credentials in the environment, normalised.
-async fn dump(ctx: &Context, pg_dump: &std::path::Path, branch: &BranchName, database: &str) -> Result<String, Failure> {
+async fn dump(
+    ctx: &Context,
+    pg_dump: &std::path::Path,
+    branch: &BranchName,
+    database: &str,
+) -> Result<String, Failure> {
     let login = Login::for_branch(ctx, branch, database).await?;
     let output = tokio::process::Command::new(pg_dump)
         .args(["--schema-only", "--no-owner", "--no-password"])
@@ -138,8 +145,14 @@ pub fn markdown(branch: &BranchName, base: &BranchName, database: &str, diff: &s
     if diff.is_empty() {
         return format!("{heading}No schema changes.\n");
     }
-    let added = diff.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++")).count();
-    let removed = diff.lines().filter(|l| l.starts_with('-') && !l.starts_with("---")).count();
+    let added = diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .count();
+    let removed = diff
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .count();
     format!("{heading}{added} line(s) added, {removed} removed.\n\n```diff\n{diff}```\n")
 }
 
@@ -161,12 +174,18 @@ mod tests {
         let b = "CREATE TABLE t (\n    id integer,\n    name text\n);\n";
         let diff = unified_diff(a, b, "base", "branch");
         assert!(diff.starts_with("--- base\n+++ branch\n@@"), "{diff}");
-        assert!(diff.contains("-    id integer\n+    id integer,\n+    name text\n"), "{diff}");
+        assert!(
+            diff.contains("-    id integer\n+    id integer,\n+    name text\n"),
+            "{diff}"
+        );
         assert_eq!(unified_diff(a, a, "x", "y"), "");
         let branch: BranchName = "projects/p/branches/pr-1".parse().unwrap();
         let base: BranchName = "projects/p/branches/production".parse().unwrap();
         let md = markdown(&branch, &base, "db", &diff);
         assert!(md.starts_with("### Schema diff: `pr-1` vs `production` (database `db`)\n\n2 line(s) added, 1 removed.\n\n```diff\n--- base"), "{md}");
-        assert_eq!(markdown(&branch, &base, "db", ""), "### Schema diff: `pr-1` vs `production` (database `db`)\n\nNo schema changes.\n");
+        assert_eq!(
+            markdown(&branch, &base, "db", ""),
+            "### Schema diff: `pr-1` vs `production` (database `db`)\n\nNo schema changes.\n"
+        );
     }
 }

@@ -54,18 +54,31 @@ mod tests {
 
     #[test]
     fn short_and_full_forms() {
-        assert_eq!(branch("my-app/dev").unwrap().to_string(), "projects/my-app/branches/dev");
+        assert_eq!(
+            branch("my-app/dev").unwrap().to_string(),
+            "projects/my-app/branches/dev"
+        );
         assert_eq!(
             branch("projects/my-app/branches/dev").unwrap().to_string(),
             "projects/my-app/branches/dev"
         );
         let p = project("my-app").unwrap();
-        assert_eq!(parent(&p, "production").unwrap().to_string(), "projects/my-app/branches/production");
+        assert_eq!(
+            parent(&p, "production").unwrap().to_string(),
+            "projects/my-app/branches/production"
+        );
     }
 
     #[test]
     fn bad_forms_are_usage_errors() {
-        for bad in ["my-app", "my-app/Dev", "My_App/dev", "my-app/dev/x", "", "projects/a/branches/B_1"] {
+        for bad in [
+            "my-app",
+            "my-app/Dev",
+            "My_App/dev",
+            "my-app/dev/x",
+            "",
+            "projects/a/branches/B_1",
+        ] {
             let e = branch(bad).unwrap_err();
             assert_eq!(e.exit, crate::exit::Exit::Usage, "{bad}");
         }

@@ -20,7 +20,13 @@ fn fake_psql(dir: &std::path::Path) {
 
 async fn production_host(env: &Env) -> String {
     let endpoint = env
-        .run(&["api", "get-endpoint", "projects/shop/branches/production/endpoints/primary", "-o", "json"])
+        .run(&[
+            "api",
+            "get-endpoint",
+            "projects/shop/branches/production/endpoints/primary",
+            "-o",
+            "json",
+        ])
         .await
         .expect(0)
         .json();
@@ -36,8 +42,20 @@ async fn connect_passes_the_credential_through_the_environment_only() {
     fake_psql(bin.path());
     let run = env
         .run_with(
-            &["connect", "shop/production", "--database", "app", "--", "-c", "select 1", "--no-psqlrc"],
-            &[("LAKEBASE_PG_BIN", &bin.path().display().to_string()), ("PGPORT", "6543")],
+            &[
+                "connect",
+                "shop/production",
+                "--database",
+                "app",
+                "--",
+                "-c",
+                "select 1",
+                "--no-psqlrc",
+            ],
+            &[
+                ("LAKEBASE_PG_BIN", &bin.path().display().to_string()),
+                ("PGPORT", "6543"),
+            ],
         )
         .await;
     assert_eq!(run.code, 7, "psql's exit code is passed on: {run:#?}");
@@ -94,13 +112,20 @@ async fn connection_strings_in_three_formats() {
         })
     );
     // -o json is the same object.
-    let same = env.run(&["connection-string", "shop/production", "-o", "json"]).await.expect(0).json();
+    let same = env
+        .run(&["connection-string", "shop/production", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
     assert_eq!(same["url"].as_str().unwrap().split(':').count(), 4);
 
     let url_run = env.run(&["connection-string", "shop/production"]).await.expect(0);
     let line = url_run.stdout.trim_end();
-    assert!(line.starts_with(&format!("postgres://alice%40example.com:")), "{line}");
-    assert!(line.ends_with(&format!("@{host}:5432/databricks_postgres?sslmode=require")), "{line}");
+    assert!(line.starts_with("postgres://alice%40example.com:"), "{line}");
+    assert!(
+        line.ends_with(&format!("@{host}:5432/databricks_postgres?sslmode=require")),
+        "{line}"
+    );
 
     let env_run = env
         .run(&["connection-string", "shop/production", "--format", "env", "-d", "app"])
@@ -112,7 +137,11 @@ async fn connection_strings_in_three_formats() {
     assert_eq!(lines[1], "export PGPORT='5432'");
     assert_eq!(lines[2], "export PGDATABASE='app'");
     assert_eq!(lines[3], format!("export PGUSER='{USER}'"));
-    assert!(lines[4].starts_with("export PGPASSWORD='") && lines[4].len() > 21, "{}", lines[4]);
+    assert!(
+        lines[4].starts_with("export PGPASSWORD='") && lines[4].len() > 21,
+        "{}",
+        lines[4]
+    );
     assert_eq!(lines[5], "export PGSSLMODE='require'");
 }
 
@@ -138,15 +167,34 @@ async fn api_commands_send_json_and_wait() {
     assert_eq!(created["status"]["source_branch"], "projects/shop/branches/production");
 
     // Lists follow every page (the emulator serves one item per page here).
-    let list = env.run(&["api", "list-branches", "projects/shop", "-o", "json"]).await.expect(0).json();
-    let names: Vec<&str> = list["branches"].as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    let list = env
+        .run(&["api", "list-branches", "projects/shop", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    let names: Vec<&str> = list["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names.len(), 2, "{list}");
     assert!(names.contains(&"projects/shop/branches/dev") && names.contains(&"projects/shop/branches/production"));
     assert_eq!(object_len(&list), 1);
     assert_eq!(env.emu.request_count("list_branches"), 2);
     // --page-token: one page as the API sends it.
     let page = env
-        .run(&["api", "list-branches", "projects/shop", "--page-size", "1", "--page-token", "", "-o", "json"])
+        .run(&[
+            "api",
+            "list-branches",
+            "projects/shop",
+            "--page-size",
+            "1",
+            "--page-token",
+            "",
+            "-o",
+            "json",
+        ])
         .await
         .expect(0)
         .json();
@@ -175,7 +223,14 @@ async fn api_commands_send_json_and_wait() {
 
     // --no-wait prints the operation.
     let op = env
-        .run(&["api", "delete-branch", "projects/shop/branches/production", "--no-wait", "-o", "json"])
+        .run(&[
+            "api",
+            "delete-branch",
+            "projects/shop/branches/production",
+            "--no-wait",
+            "-o",
+            "json",
+        ])
         .await;
     assert_eq!(op.code, 3, "the default branch cannot be deleted: {op:#?}");
     let protected = env
@@ -197,7 +252,15 @@ async fn api_commands_send_json_and_wait() {
     .await
     .expect(0);
     let op = env
-        .run(&["api", "delete-branch", "projects/shop/branches/dev", "--no-wait", "--purge", "-o", "json"])
+        .run(&[
+            "api",
+            "delete-branch",
+            "projects/shop/branches/dev",
+            "--no-wait",
+            "--purge",
+            "-o",
+            "json",
+        ])
         .await
         .expect(0)
         .json();
@@ -217,13 +280,20 @@ async fn api_commands_send_json_and_wait() {
         .await
         .expect(0)
         .json();
-    assert!(credential["token"].is_string() && credential["expire_time"].is_string(), "{credential}");
+    assert!(
+        credential["token"].is_string() && credential["expire_time"].is_string(),
+        "{credential}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completions_for_three_shells() {
     let env = Env::api_only().await;
-    for (shell, marker) in [("bash", "_lakebase()"), ("zsh", "#compdef lakebase"), ("fish", "complete -c lakebase")] {
+    for (shell, marker) in [
+        ("bash", "_lakebase()"),
+        ("zsh", "#compdef lakebase"),
+        ("fish", "complete -c lakebase"),
+    ] {
         let run = env.run(&["completions", shell]).await.expect(0);
         assert!(run.stdout.contains(marker), "{shell}");
         assert!(run.stdout.contains("pr-branch"), "{shell}");

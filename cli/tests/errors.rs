@@ -44,8 +44,14 @@ async fn invalid_branch_ids_are_usage_errors() {
     // clap's own usage errors exit 2 as well.
     let run = env.run(&["branch", "ensure"]).await;
     assert_eq!(run.code, 2);
-    assert!(run.stderr.starts_with("error: the following required arguments were not provided"), "{run:#?}");
-    let run = env.run(&["branch", "ensure", "shop/dev", "--ttl", "3d", "--no-expiry"]).await;
+    assert!(
+        run.stderr
+            .starts_with("error: the following required arguments were not provided"),
+        "{run:#?}"
+    );
+    let run = env
+        .run(&["branch", "ensure", "shop/dev", "--ttl", "3d", "--no-expiry"])
+        .await;
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("cannot be used with"), "{run:#?}");
 }
@@ -54,7 +60,11 @@ async fn invalid_branch_ids_are_usage_errors() {
 async fn a_missing_profile_is_a_usage_error() {
     let env = Env::api_only().await;
     let config = env.home.path().join(".databrickscfg");
-    std::fs::write(&config, "[DEFAULT]\nhost = https://example.cloud.databricks.com\ntoken = x\n").unwrap();
+    std::fs::write(
+        &config,
+        "[DEFAULT]\nhost = https://example.cloud.databricks.com\ntoken = x\n",
+    )
+    .unwrap();
     one_line(
         env.run_with(
             &["branch", "list", "shop", "--profile", "staging"],
@@ -92,7 +102,11 @@ async fn a_missing_profile_is_a_usage_error() {
 async fn an_unreachable_host_is_an_api_error() {
     let env = Env::api_only().await;
     // A port nothing listens on: bind one, then free it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let run = env
         .run_with(
             &["branch", "list", "shop", "--retry-budget", "0s"],
@@ -103,7 +117,8 @@ async fn an_unreachable_host_is_an_api_error() {
     assert_eq!(run.stdout, "");
     assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
     assert!(
-        run.stderr.starts_with(&format!("error: cannot reach http://127.0.0.1:{port}: connect error: ")),
+        run.stderr
+            .starts_with(&format!("error: cannot reach http://127.0.0.1:{port}: connect error: ")),
         "{run:#?}"
     );
     assert!(run.stderr.contains("Connection refused"), "{run:#?}");
@@ -121,13 +136,24 @@ async fn parents_must_exist_and_match() {
     assert_eq!(env.emu.request_count("create_branch"), 0);
 
     let created = env
-        .run(&["branch", "ensure", "shop/staging", "--from", "production", "--no-expiry", "-o", "json"])
+        .run(&[
+            "branch",
+            "ensure",
+            "shop/staging",
+            "--from",
+            "production",
+            "--no-expiry",
+            "-o",
+            "json",
+        ])
         .await
         .expect(0)
         .json();
     assert_eq!(created["created"], true);
     assert_eq!(created["expire_time"], serde_json::Value::Null);
-    env.run(&["branch", "ensure", "shop/dev", "--from", "staging"]).await.expect(0);
+    env.run(&["branch", "ensure", "shop/dev", "--from", "staging"])
+        .await
+        .expect(0);
     one_line(
         env.run(&["branch", "ensure", "shop/dev", "--from", "production"]).await,
         3,
@@ -167,7 +193,8 @@ async fn a_missing_psql_is_a_tool_error() {
     let empty = tempfile::tempdir().unwrap();
     let dir = empty.path().display().to_string();
     one_line(
-        env.run_with(&["connect", "shop/dev"], &[("LAKEBASE_PG_BIN", &dir)]).await,
+        env.run_with(&["connect", "shop/dev"], &[("LAKEBASE_PG_BIN", &dir)])
+            .await,
         5,
         &format!("error: psql not found in LAKEBASE_PG_BIN ({dir}/psql)"),
     );

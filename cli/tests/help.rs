@@ -38,7 +38,14 @@ fn help_output_matches_the_snapshots() {
         assert!(output.status.success(), "{args:?}: {output:?}");
         assert!(output.stderr.is_empty(), "{args:?}");
         let text = String::from_utf8(output.stdout).expect("UTF-8 help");
-        let file = dir.join(format!("{}.txt", if args.is_empty() { "lakebase".to_string() } else { args.join("-") }));
+        let file = dir.join(format!(
+            "{}.txt",
+            if args.is_empty() {
+                "lakebase".to_string()
+            } else {
+                args.join("-")
+            }
+        ));
         if bless {
             std::fs::write(&file, &text).expect("write snapshot");
         } else if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
@@ -54,6 +61,12 @@ fn help_output_matches_the_snapshots() {
 
 #[test]
 fn version_is_the_crate_version() {
-    let output = Command::new(env!("CARGO_BIN_EXE_lakebase")).arg("--version").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("lakebase {}\n", env!("CARGO_PKG_VERSION")));
+    let output = Command::new(env!("CARGO_BIN_EXE_lakebase"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("lakebase {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }

@@ -21,7 +21,17 @@ async fn branch_per_pull_request() {
     // First run: creates the branch, masks the credential, writes the outputs.
     let first = env
         .run_with(
-            &["ci", "pr-branch", "--project", PROJECT, "--pr", "7", "--github-output", "-o", "json"],
+            &[
+                "ci",
+                "pr-branch",
+                "--project",
+                PROJECT,
+                "--pr",
+                "7",
+                "--github-output",
+                "-o",
+                "json",
+            ],
             &[("GITHUB_OUTPUT", &outputs_var)],
         )
         .await
@@ -74,13 +84,28 @@ async fn branch_per_pull_request() {
     assert_eq!(json2["name"], BRANCH);
     assert_eq!(json2["parent"], PARENT);
     assert_eq!(json2["host"], host.as_str());
-    assert!(json2["expire_time"].as_str().unwrap() >= expire_time.as_str(), "{json2}");
-    assert_eq!(second.stdout.lines().count(), 1, "no mask lines without --github-output");
+    assert!(
+        json2["expire_time"].as_str().unwrap() >= expire_time.as_str(),
+        "{json2}"
+    );
+    assert_eq!(
+        second.stdout.lines().count(),
+        1,
+        "no mask lines without --github-output"
+    );
     assert_eq!(env.emu.request_count("create_branch"), 1);
-    assert_eq!(env.emu.request_count("update_branch"), 1, "the second run moves the expiry");
+    assert_eq!(
+        env.emu.request_count("update_branch"),
+        1,
+        "the second run moves the expiry"
+    );
 
     // The branch list shows both branches.
-    let list = env.run(&["branch", "list", PROJECT, "-o", "json"]).await.expect(0).json();
+    let list = env
+        .run(&["branch", "list", PROJECT, "-o", "json"])
+        .await
+        .expect(0)
+        .json();
     assert_eq!(list["project"], "projects/shop");
     let branches = list["branches"].as_array().unwrap();
     let pr = branches.iter().find(|b| b["name"] == BRANCH).expect("pr-7 listed");
@@ -91,7 +116,10 @@ async fn branch_per_pull_request() {
     assert_eq!(pr["protected"], false);
     assert_eq!(pr["deleted"], false);
     assert_eq!(pr["expire_time"], json2["expire_time"]);
-    let production = branches.iter().find(|b| b["name"] == PARENT).expect("production listed");
+    let production = branches
+        .iter()
+        .find(|b| b["name"] == PARENT)
+        .expect("production listed");
     assert_eq!(production["default"], true);
     assert_eq!(production["expire_time"], Value::Null);
     assert_eq!(branches.len(), 2);
@@ -112,7 +140,11 @@ async fn branch_per_pull_request() {
     assert_eq!(migrate.stdout, "CREATE TABLE\n");
 
     // schema-diff shows exactly that table and exits "different".
-    let diff = env.run(&["schema-diff", "shop/pr-7", "-o", "json"]).await.expect(1).json();
+    let diff = env
+        .run(&["schema-diff", "shop/pr-7", "-o", "json"])
+        .await
+        .expect(1)
+        .json();
     assert_eq!(diff["branch"], BRANCH);
     assert_eq!(diff["base"], PARENT);
     assert_eq!(diff["database"], "databricks_postgres");
@@ -135,7 +167,14 @@ async fn branch_per_pull_request() {
     );
     assert!(!added.contains("OWNER TO") && !added.contains("--"), "{added}");
     let markdown = env
-        .run(&["schema-diff", "shop/pr-7", "--format", "markdown", "--base", "shop/production"])
+        .run(&[
+            "schema-diff",
+            "shop/pr-7",
+            "--format",
+            "markdown",
+            "--base",
+            "shop/production",
+        ])
         .await
         .expect(1);
     assert!(
@@ -145,10 +184,18 @@ async fn branch_per_pull_request() {
         "{}",
         markdown.stdout
     );
-    assert!(markdown.stdout.contains(&format!("```diff\n{text}```\n")), "{}", markdown.stdout);
+    assert!(
+        markdown.stdout.contains(&format!("```diff\n{text}```\n")),
+        "{}",
+        markdown.stdout
+    );
 
     // reset brings the parent's schema back.
-    let reset = env.run(&["branch", "reset", "shop/pr-7", "-o", "json"]).await.expect(0).json();
+    let reset = env
+        .run(&["branch", "reset", "shop/pr-7", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
     assert_eq!(reset["name"], BRANCH);
     assert_eq!(reset["parent"], PARENT);
     assert_eq!(reset["endpoint"], format!("{BRANCH}/endpoints/primary"));
@@ -156,25 +203,46 @@ async fn branch_per_pull_request() {
     let new_host = reset["host"].as_str().unwrap();
     assert_eq!(reset["host_changed"], new_host != host, "{reset}");
     assert_eq!(reset["expire_time"], json2["expire_time"], "reset keeps the expiry");
-    let same = env.run(&["schema-diff", "shop/pr-7", "-o", "json"]).await.expect(0).json();
-    assert_eq!(same["different"], false);
-    assert_eq!(same["diff"], "");
-    let text = env.run(&["schema-diff", "shop/pr-7"]).await.expect(0);
-    assert_eq!(text.stdout, format!("no schema differences between {BRANCH} and {PARENT}\n"));
-
-    // delete twice: the second finds nothing and still succeeds.
-    let gone = env
-        .run(&["branch", "delete", "shop/pr-7", "--allow-missing", "--purge", "-o", "json"])
+    let same = env
+        .run(&["schema-diff", "shop/pr-7", "-o", "json"])
         .await
         .expect(0)
         .json();
-    assert_eq!(gone, serde_json::json!({"name": BRANCH, "deleted": true, "purged": true}));
+    assert_eq!(same["different"], false);
+    assert_eq!(same["diff"], "");
+    let text = env.run(&["schema-diff", "shop/pr-7"]).await.expect(0);
+    assert_eq!(
+        text.stdout,
+        format!("no schema differences between {BRANCH} and {PARENT}\n")
+    );
+
+    // delete twice: the second finds nothing and still succeeds.
+    let gone = env
+        .run(&[
+            "branch",
+            "delete",
+            "shop/pr-7",
+            "--allow-missing",
+            "--purge",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(
+        gone,
+        serde_json::json!({"name": BRANCH, "deleted": true, "purged": true})
+    );
     let again = env
         .run(&["branch", "delete", "shop/pr-7", "--allow-missing", "-o", "json"])
         .await
         .expect(0)
         .json();
-    assert_eq!(again, serde_json::json!({"name": BRANCH, "deleted": false, "purged": false}));
+    assert_eq!(
+        again,
+        serde_json::json!({"name": BRANCH, "deleted": false, "purged": false})
+    );
     let missing = env.run(&["branch", "delete", "shop/pr-7"]).await.expect(3);
     assert_eq!(
         missing.stderr,

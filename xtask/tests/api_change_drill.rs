@@ -202,7 +202,10 @@ fn a_new_resource_in_the_spec_reaches_the_typed_client() {
     // The CLI's `lakebase api` table follows: one command per new operation.
     let cli_table = std::fs::read_to_string(root.join("cli/src/generated/api.rs")).unwrap();
     for command in ["list-compute-instances", "get-compute-instance"] {
-        assert!(cli_table.contains(&format!("command: \"{command}\"")), "no `lakebase api {command}`");
+        assert!(
+            cli_table.contains(&format!("command: \"{command}\"")),
+            "no `lakebase api {command}`"
+        );
     }
     assert!(cli_table.contains("s.parse::<lakebase::EndpointName>()"), "{cli_table}");
 

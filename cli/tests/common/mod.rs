@@ -79,7 +79,12 @@ impl Env {
 
     /// An emulator from `builder` (token and user set here).
     pub async fn with(builder: EmulatorBuilder) -> Env {
-        let emu = builder.token(TOKEN).user(USER).start().await.expect("start the emulator");
+        let emu = builder
+            .token(TOKEN)
+            .user(USER)
+            .start()
+            .await
+            .expect("start the emulator");
         let home = tempfile::tempdir().expect("home directory");
         let mut vars = BTreeMap::new();
         vars.insert("HOME".into(), home.path().display().to_string());
@@ -125,7 +130,15 @@ impl Env {
     /// Creates project `id` through `lakebase api create-project`.
     pub async fn project(&self, id: &str) {
         let run = self
-            .run(&["api", "create-project", id, "-o", "json", "--json", r#"{"spec": {"display_name": "CLI test"}}"#])
+            .run(&[
+                "api",
+                "create-project",
+                id,
+                "-o",
+                "json",
+                "--json",
+                r#"{"spec": {"display_name": "CLI test"}}"#,
+            ])
             .await
             .expect(0);
         let project = run.json();

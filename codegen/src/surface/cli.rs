@@ -93,8 +93,8 @@ fn entry(surface: &Surface, c: &Call) -> Result<TokenStream, String> {
         let required = p.required;
         if Some(pname.as_str()) == created_id && op.method == "POST" {
             let child = created.ok_or("created id without a created resource")?;
-            let ty = syn::parse_str::<syn::Path>(&format!("lakebase::{}", child.type_name()))
-                .map_err(|e| e.to_string())?;
+            let ty =
+                syn::parse_str::<syn::Path>(&format!("lakebase::{}", child.type_name())).map_err(|e| e.to_string())?;
             let check = match &c.target {
                 Target::Collection { parent, .. } => {
                     let parent_ty =
