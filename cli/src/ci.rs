@@ -65,12 +65,12 @@ async fn pr_branch(ctx: &Context, args: PrBranchArgs) -> Result<Exit, Failure> {
             ("created", ensured.created.to_string()),
             ("expire_time", ensured.expire_time.clone().unwrap_or_default()),
         ];
+        let text = github_output_lines(&lines)?;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .map_err(|e| Failure::usage(format!("cannot open GITHUB_OUTPUT {}: {e}", path.to_string_lossy())))?;
-        let text: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         file.write_all(text.as_bytes())
             .map_err(|e| Failure::usage(format!("cannot write GITHUB_OUTPUT {}: {e}", path.to_string_lossy())))?;
     }
@@ -92,9 +92,33 @@ async fn pr_branch(ctx: &Context, args: PrBranchArgs) -> Result<Exit, Failure> {
     Ok(Exit::Ok)
 }
 
+/// `key=value` lines for `$GITHUB_OUTPUT`; a value with a line break (which would let it
+/// set other outputs) is refused.
+fn github_output_lines(pairs: &[(&str, String)]) -> Result<String, Failure> {
+    let mut text = String::new();
+    for (key, value) in pairs {
+        if value.contains(['\n', '\r']) {
+            return Err(Failure::new(
+                Exit::Api,
+                format!("the {key} output contains a line break; not writing it to GITHUB_OUTPUT"),
+            ));
+        }
+        text.push_str(&format!("{key}={value}\n"));
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn github_outputs_are_one_line_each() {
+        let ok = github_output_lines(&[("branch", "pr-1".into()), ("created", "true".into())]).unwrap();
+        assert_eq!(ok, "branch=pr-1\ncreated=true\n");
+        let injected = github_output_lines(&[("host", "h\ndatabase_url=evil".into())]).unwrap_err();
+        assert_eq!(injected.exit, Exit::Api);
+    }
 
     #[test]
     fn pull_request_numbers() {

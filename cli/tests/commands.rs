@@ -221,7 +221,7 @@ async fn api_commands_send_json_and_wait() {
         .json();
     assert_eq!(updated["status"]["is_protected"], true);
 
-    // --no-wait prints the operation.
+    // Refusals keep the API's status and code.
     let op = env
         .run(&[
             "api",
@@ -251,6 +251,7 @@ async fn api_commands_send_json_and_wait() {
     ])
     .await
     .expect(0);
+    // --no-wait prints the operation instead of its result.
     let op = env
         .run(&[
             "api",
