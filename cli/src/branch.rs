@@ -161,7 +161,7 @@ async fn create(
     };
     expiry.unwrap_or(Expiry::Never).apply(&mut spec);
     let branch = types::Branch {
-        spec: Some(spec.clone()),
+        spec: Some(spec),
         ..Default::default()
     };
     let op = match client.create_branch(&name.project(), name.branch_id(), branch).await {
@@ -372,10 +372,7 @@ async fn reset(ctx: &Context, args: TargetArgs) -> Result<Exit, Failure> {
         ));
     }
     let endpoints = client.list_endpoints(&name).await?;
-    let old_host = endpoints
-        .iter()
-        .find(|e| is_read_write(e))
-        .and_then(settled_or_any_host);
+    let old_host = endpoints.iter().find(|e| is_read_write(e)).and_then(any_host);
     let expiry = match status.expire_time {
         Some(t) if t > chrono::Utc::now() => Expiry::At(t),
         _ => Expiry::Never,
@@ -442,7 +439,7 @@ async fn reset(ctx: &Context, args: TargetArgs) -> Result<Exit, Failure> {
     Ok(Exit::Ok)
 }
 
-fn settled_or_any_host(e: &types::Endpoint) -> Option<String> {
+fn any_host(e: &types::Endpoint) -> Option<String> {
     e.status.as_ref()?.hosts.as_ref()?.host.clone()
 }
 
