@@ -88,6 +88,7 @@ pub async fn ensure(
 ) -> Result<Ensured, Failure> {
     let client = &ctx.client;
     let (branch, created) = match client.get_branch(name).await {
+        Ok(existing) if is_deleted(&existing) => return Err(soft_deleted(name)),
         Ok(existing) => (keep(ctx, name, parent, existing, expiry).await?, false),
         Err(e) if e.is_not_found() => create(ctx, name, parent, expiry).await?,
         Err(e) => return Err(e.into()),
@@ -169,13 +170,9 @@ async fn create(
         Err(e) if e.is_already_exists() => {
             // Created meanwhile by someone else, or soft-deleted (its id stays taken).
             return match client.get_branch(name).await {
-                Ok(existing) => Ok((keep(ctx, name, parent, existing, None).await?, false)),
-                Err(g) if g.is_not_found() => Err(Failure::new(
-                    Exit::Api,
-                    format!(
-                        "branch {name} was deleted without --purge and its id is still taken; restore it with `lakebase api undelete-branch {name}` or purge it with `lakebase api delete-branch {name} --purge`"
-                    ),
-                )),
+                Ok(existing) if !is_deleted(&existing) => Ok((keep(ctx, name, parent, existing, None).await?, false)),
+                Ok(_) => Err(soft_deleted(name)),
+                Err(g) if g.is_not_found() => Err(soft_deleted(name)),
                 Err(g) => Err(g.into()),
             };
         }
@@ -183,6 +180,21 @@ async fn create(
     };
     let _spinner = ctx.progress.spinner(format!("creating {name}"));
     Ok((op.wait().await?, true))
+}
+
+/// Whether a branch is soft-deleted (reads of it still answer, with a `delete_time`).
+fn is_deleted(branch: &types::Branch) -> bool {
+    branch.status.as_ref().is_some_and(|s| s.delete_time.is_some())
+}
+
+/// A soft-deleted branch keeps its id until purged: say how to get it back or free it.
+fn soft_deleted(name: &BranchName) -> Failure {
+    Failure::new(
+        Exit::Api,
+        format!(
+            "branch {name} was deleted without --purge and its id is still taken; restore it with `lakebase api undelete-branch {name}` or purge it with `lakebase api delete-branch {name} --purge`"
+        ),
+    )
 }
 
 /// Polls `read` every second until it yields `Some`, or fails with a timeout after `--timeout`.
@@ -323,6 +335,7 @@ async fn reset(ctx: &Context, args: TargetArgs) -> Result<Exit, Failure> {
     let client = &ctx.client;
     let name = target::branch(&args.branch)?;
     let branch = match client.get_branch(&name).await {
+        Ok(b) if is_deleted(&b) => return Err(soft_deleted(&name)),
         Ok(b) => b,
         Err(e) if e.is_not_found() => {
             return Err(Failure::new(Exit::Api, format!("branch {name} does not exist")));
@@ -463,26 +476,33 @@ fn endpoint_like(old: &types::Endpoint) -> types::Endpoint {
 
 async fn delete(ctx: &Context, args: DeleteArgs) -> Result<Exit, Failure> {
     let name = target::branch(&args.branch)?;
-    let deleted = match ctx.client.delete_branch(&name).purge(args.purge).await {
-        Ok(op) => {
+    let missing = |what: &str| {
+        if args.allow_missing {
+            Ok(false)
+        } else {
+            Err(Failure::new(
+                Exit::Api,
+                format!("branch {name} {what} (--allow-missing makes this a success)"),
+            ))
+        }
+    };
+    // A soft-deleted branch still reads; deleting it again without --purge would change nothing.
+    let deleted = match ctx.client.get_branch(&name).await {
+        Ok(b) if is_deleted(&b) && !args.purge => missing("is already deleted")?,
+        Ok(_) => {
+            let op = ctx.client.delete_branch(&name).purge(args.purge).await?;
             let _spinner = ctx.progress.spinner(format!("deleting {name}"));
             op.wait().await?;
             true
         }
-        Err(e) if e.is_not_found() && args.allow_missing => false,
-        Err(e) if e.is_not_found() => {
-            return Err(Failure::new(
-                Exit::Api,
-                format!("branch {name} does not exist (--allow-missing makes this a success)"),
-            ));
-        }
+        Err(e) if e.is_not_found() => missing("does not exist")?,
         Err(e) => return Err(e.into()),
     };
     let value = json!({"name": name.to_string(), "deleted": deleted, "purged": deleted && args.purge});
     emit(ctx.format, &value, || match (deleted, args.purge) {
         (true, true) => format!("deleted {name} (purged)"),
         (true, false) => format!("deleted {name}"),
-        (false, _) => format!("{name} does not exist; nothing to delete"),
+        (false, _) => format!("{name} does not exist or is already deleted; nothing to do"),
     });
     Ok(Exit::Ok)
 }

@@ -176,6 +176,56 @@ async fn parents_must_exist_and_match() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soft_deleted_branch_id_is_explained() {
+    let env = Env::api_only().await;
+    env.project("shop").await;
+    env.run(&["branch", "ensure", "shop/dev"]).await.expect(0);
+    env.run(&["branch", "delete", "shop/dev"]).await.expect(0);
+    let again = env
+        .run(&["branch", "delete", "shop/dev", "--allow-missing", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(
+        again,
+        json!({"name": "projects/shop/branches/dev", "deleted": false, "purged": false})
+    );
+    one_line(
+        env.run(&["branch", "delete", "shop/dev"]).await,
+        3,
+        "error: branch projects/shop/branches/dev is already deleted (--allow-missing makes this a success)",
+    );
+    assert_eq!(env.emu.request_count("delete_branch"), 1);
+    one_line(
+        env.run(&["branch", "ensure", "shop/dev"]).await,
+        3,
+        "error: branch projects/shop/branches/dev was deleted without --purge and its id is still taken; restore it with `lakebase api undelete-branch projects/shop/branches/dev` or purge it with `lakebase api delete-branch projects/shop/branches/dev --purge`",
+    );
+    one_line(
+        env.run(&["branch", "reset", "shop/dev"]).await,
+        3,
+        "error: branch projects/shop/branches/dev was deleted without --purge and its id is still taken; restore it with `lakebase api undelete-branch projects/shop/branches/dev` or purge it with `lakebase api delete-branch projects/shop/branches/dev --purge`",
+    );
+    assert_eq!(
+        env.emu.request_count("create_branch"),
+        1,
+        "nothing created after the delete"
+    );
+    let listed = env
+        .run(&["branch", "list", "shop", "--show-deleted", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    let dev = listed["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["branch_id"] == "dev")
+        .expect("listed with --show-deleted");
+    assert_eq!(dev["deleted"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waits_end_at_the_timeout() {
     let env = Env::with(Emulator::builder().op_latency(Duration::from_secs(30))).await;
     let run = env
