@@ -213,8 +213,8 @@ Examples:
 
 The branch is pr-<N>, created from --from (or kept, with its expiry moved to now + --ttl), with a
 read-write endpoint; a fresh database credential (one hour) goes into database_url.
---github-output appends branch, host, database_url, created and expire_time to $GITHUB_OUTPUT
-after printing ::add-mask:: for the credential and the URL.")]
+--github-output appends branch, branch_name, host, database_url, created and expire_time to
+$GITHUB_OUTPUT after printing ::add-mask:: for the credential and the URL.")]
     PrBranch(PrBranchArgs),
 }
 

@@ -67,6 +67,7 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::ConnectionString(args) => connect::connection_string(&ctx, args).await,
         Command::SchemaDiff(args) => schema_diff::run(&ctx, args).await,
         Command::Api(args) => api::run(&ctx, args).await,
+        // Printed above, before any configuration is read.
         Command::Completions { .. } => Ok(Exit::Ok),
     };
     outcome.map_err(|failure| failure.unreachable_host(&host))
