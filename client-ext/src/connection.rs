@@ -12,7 +12,8 @@ use crate::{Client, EndpointName};
 const KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// A `postgres://` URL with the password inside. `Display` and `Debug` hide the password;
-/// [`expose`](Self::expose) gives the full URL to hand to a driver.
+/// [`expose`](Self::expose) gives the full URL to hand to a driver. The port is 5432 unless
+/// [`with_port`](Self::with_port) says otherwise.
 ///
 /// ```
 /// use lakebase::connection::ConnectionString;
@@ -26,6 +27,7 @@ pub struct ConnectionString {
     database: String,
     user: String,
     password: Secret,
+    port: u16,
 }
 
 impl ConnectionString {
@@ -41,7 +43,25 @@ impl ConnectionString {
             database: database.into(),
             user: user.into(),
             password,
+            port: 5432,
         }
+    }
+
+    /// The same connection string with another port (e.g. `PGPORT`, or an emulator's).
+    ///
+    /// ```
+    /// use lakebase::connection::ConnectionString;
+    /// let url = ConnectionString::new("127.0.0.2", "db", "u", "p".into()).with_port(6543);
+    /// assert_eq!(url.to_string(), "postgres://u:***@127.0.0.2:6543/db?sslmode=require");
+    /// ```
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The host name.
@@ -56,10 +76,11 @@ impl ConnectionString {
 
     fn render(&self, password: &str) -> String {
         format!(
-            "postgres://{}:{}@{}:5432/{}?sslmode=require",
+            "postgres://{}:{}@{}:{}/{}?sslmode=require",
             utf8_percent_encode(&self.user, KEEP),
             password,
             self.host,
+            self.port,
             utf8_percent_encode(&self.database, KEEP)
         )
     }

@@ -13,13 +13,9 @@
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
-use lakebase_generated::ClientInfo;
-
 use crate::Client;
-use crate::call::{api_error, with_auth_context, with_budget};
 use crate::config::{Env, OsEnv};
-use crate::error::{AuthError, Error, InvalidInput, TransportError, body_snippet};
-use crate::transport::CallRecord;
+use crate::error::{Error, InvalidInput};
 
 /// Path of the SCIM `Me` call.
 pub const SCIM_ME_PATH: &str = "/api/2.0/preview/scim/v2/Me";
@@ -74,7 +70,7 @@ impl Client {
         let me = self
             .identity()
             .me
-            .get_or_try_init(|| get_json::<CurrentUser>(self, "CurrentUser", "GetCurrentUser", SCIM_ME_PATH))
+            .get_or_try_init(|| self.get_typed::<CurrentUser>("CurrentUser", "GetCurrentUser", SCIM_ME_PATH))
             .await?;
         Ok(me.clone())
     }
@@ -110,56 +106,4 @@ impl Client {
                 source: None,
             })
     }
-}
-
-/// `GET {host}{path}` through the client's executor (authentication, retries, tracing), decoded
-/// as `T`. For the few workspace calls outside the Postgres API spec.
-async fn get_json<T: serde::de::DeserializeOwned>(
-    client: &Client,
-    what: &'static str,
-    operation_id: &'static str,
-    path: &str,
-) -> Result<T, Error> {
-    let raw = client.raw();
-    let http = raw.client();
-    let mut request = http
-        .get(format!("{}{path}", raw.baseurl()))
-        .header(http::header::ACCEPT, "application/json")
-        .build()
-        .map_err(|e| Error::InvalidInput(InvalidInput::new("request", e.to_string())))?;
-    let send = async {
-        let Some(executor) = raw.inner().executor() else {
-            return Err(None);
-        };
-        executor.prepare(&mut request, operation_id).await.map_err(Some)?;
-        Ok(executor.execute(http, request, operation_id).await)
-    };
-    let (outcome, mut summary) = CallRecord::scope(send).await;
-    let response = match outcome {
-        Ok(Ok(response)) => response,
-        Ok(Err(error)) => return Err(Error::Transport(TransportError::from(error))),
-        Err(message) => {
-            let message = message.unwrap_or_else(|| "the client has no request executor".to_owned());
-            return Err(summary
-                .auth_error
-                .take()
-                .unwrap_or_else(|| Error::Auth(AuthError::new(message))));
-        }
-    };
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| Error::Transport(TransportError::from(e)))?;
-    if !status.is_success() {
-        let error = api_error(status, &headers, &body);
-        return Err(with_budget(with_auth_context(error, &mut summary), summary));
-    }
-    serde_json::from_slice(&body).map_err(|e| Error::Decode {
-        what: what.to_owned(),
-        message: e.to_string(),
-        body_snippet: body_snippet(&body),
-        source: Some(Box::new(e)),
-    })
 }

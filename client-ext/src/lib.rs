@@ -53,6 +53,7 @@ pub mod error;
 pub mod field_mask;
 mod generated;
 pub mod identity;
+mod json_call;
 pub mod names;
 pub mod operation;
 pub mod pagination;

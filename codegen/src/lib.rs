@@ -14,7 +14,8 @@
 //! 6. [`enums`] and [`required`] emit the code `progenitor` does not: open enums and
 //!    required-field checks;
 //!    [`surface`] emits the typed surface of the `lakebase` crate: resource-name types and
-//!    one call per operation (`client-ext/src/generated/`);
+//!    one call per operation (`client-ext/src/generated/`), and the operation table of
+//!    the `lakebase api` commands (`cli/src/generated/api.rs`);
 //! 7. [`render`]: `prettyplease` prints each file behind a "do not edit" header.
 //!
 //! ```no_run
@@ -74,6 +75,7 @@ pub fn generate(spec_text: &str) -> Result<GeneratedFiles, CodegenError> {
     let facts = passes::SpecFacts::collect(&loaded.document);
     let surface = surface::Surface::read(&loaded.document, &facts).map_err(CodegenError::Lint)?;
     let calls = surface::calls::typed_calls(&surface).map_err(CodegenError::Lint)?;
+    let cli_api = surface::cli::api_table(&surface).map_err(CodegenError::Lint)?;
     let document = passes::prepare_for_progenitor(loaded.document.clone());
 
     let mut generator = progenitor::Generator::new(&settings::generation_settings(&facts));
@@ -108,6 +110,10 @@ pub fn generate(spec_text: &str) -> Result<GeneratedFiles, CodegenError> {
     files.insert(
         "client-ext/src/generated/calls.rs".to_string(),
         render::render_tokens(&header, calls)?,
+    );
+    files.insert(
+        surface::cli::CLI_API_PATH.to_string(),
+        render::render_tokens(&header, cli_api)?,
     );
     Ok(GeneratedFiles { files })
 }

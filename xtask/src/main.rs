@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: project automation.
 //!
-//! * `regenerate`: rewrite `generated/src/*` and `client-ext/src/generated/*` from
+//! * `regenerate`: rewrite `generated/src/*`, `client-ext/src/generated/*` and
+//!   `cli/src/generated/api.rs` from
 //!   `spec/postgres.openapi.yaml`;
 //! * `check`: fail, with a diff summary, when the generated files are not what
 //!   `regenerate` would write;

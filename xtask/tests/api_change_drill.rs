@@ -199,6 +199,15 @@ fn a_new_resource_in_the_spec_reaches_the_typed_client() {
     let stderr = String::from_utf8_lossy(&regenerate.stderr);
     assert!(regenerate.status.success(), "{stderr}");
     assert!(stderr.contains("wrote client-ext/src/generated/calls.rs"), "{stderr}");
+    // The CLI's `lakebase api` table follows: one command per new operation.
+    let cli_table = std::fs::read_to_string(root.join("cli/src/generated/api.rs")).unwrap();
+    for command in ["list-compute-instances", "get-compute-instance"] {
+        assert!(
+            cli_table.contains(&format!("command: \"{command}\"")),
+            "no `lakebase api {command}`"
+        );
+    }
+    assert!(cli_table.contains("s.parse::<lakebase::EndpointName>()"), "{cli_table}");
 
     std::fs::create_dir_all(root.join("drill/src")).unwrap();
     std::fs::write(root.join("drill/Cargo.toml"), PROGRAM_MANIFEST).unwrap();

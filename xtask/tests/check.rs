@@ -35,6 +35,10 @@ fn check_fails_on_drift_and_passes_after_regenerate() {
         &workspace.join("client-ext/src/generated"),
         &copy.path().join("client-ext/src/generated"),
     );
+    copy_tree(
+        &workspace.join("cli/src/generated"),
+        &copy.path().join("cli/src/generated"),
+    );
 
     let (ok, stderr) = xtask(copy.path(), "check");
     assert!(ok, "a fresh copy is in sync: {stderr}");

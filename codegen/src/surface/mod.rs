@@ -9,10 +9,14 @@
 //!   that implements `IntoFuture`; the return shape comes from `x-lakebase-operation`
 //!   (an `Operation<R, M>`) and `x-lakebase-pagination` (a list builder).
 //!
+//! A third, [`cli`], is the operation table of the `lakebase api` commands
+//! (`cli/src/generated/api.rs`).
+//!
 //! [`Surface::read`] resolves every operation against the resources first and reports
 //! what does not fit the conventions of `spec/README.md`, naming the operation.
 
 pub mod calls;
+pub mod cli;
 pub mod names;
 
 use std::collections::BTreeMap;
