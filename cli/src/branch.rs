@@ -67,9 +67,9 @@ async fn ensure_command(ctx: &Context, args: EnsureArgs) -> Result<Exit, Failure
     let ensured = ensure(ctx, &name, &parent, expiry).await?;
     emit(ctx.format, &ensured.json(), || {
         format!(
-            "{} {}\nhost:    {}\nparent:  {}\nexpires: {}",
-            if ensured.created { "created" } else { "exists: " },
+            "branch:  {} ({})\nhost:    {}\nparent:  {}\nexpires: {}",
             ensured.name,
+            if ensured.created { "created" } else { "exists" },
             ensured.host,
             ensured.parent,
             ensured.expire_time.as_deref().unwrap_or("never"),

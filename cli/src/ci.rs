@@ -81,9 +81,9 @@ async fn pr_branch(ctx: &Context, args: PrBranchArgs) -> Result<Exit, Failure> {
     value["credential_expire_time"] = json!(login.expire_time);
     emit(ctx.format, &value, || {
         format!(
-            "{} {}\nhost:         {}\nexpires:      {}\ndatabase_url: {}",
-            if ensured.created { "created" } else { "exists: " },
+            "branch:       {} ({})\nhost:         {}\nexpires:      {}\ndatabase_url: {}",
             ensured.name,
+            if ensured.created { "created" } else { "exists" },
             ensured.host,
             ensured.expire_time.as_deref().unwrap_or("never"),
             login.url(),
