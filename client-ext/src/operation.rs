@@ -216,12 +216,12 @@ impl<R: OperationResult, M: DeserializeOwned> Operation<R, M> {
     pub async fn wait_with(mut self, policy: &PollingPolicy) -> Result<R, Error> {
         let mut clock = Stopwatch::start();
         let mut polls: u32 = 0;
-        loop {
+        // A finished operation is final: one that came back done (or was settled after a
+        // lost answer, see `recovery`) needs no poll.
+        while !self.is_done() {
             self.poll_on_schedule(policy, &mut clock, &mut polls).await?;
-            if self.is_done() {
-                return self.into_result();
-            }
         }
+        self.into_result()
     }
 
     /// The states seen by polling on the client's policy, ending with the finished one.
