@@ -65,7 +65,13 @@ async fn logs_never_show_credentials() {
     ] {
         assert!(text.contains(needle), "no {needle:?} in the logs:\n{text}");
     }
-    for secret in [SECRET, "Y2xpZW50LTE6", "m2m-access-secret", "dapi-pat-secret", AMBIGUOUS_TOKEN] {
+    for secret in [
+        SECRET,
+        "Y2xpZW50LTE6",
+        "m2m-access-secret",
+        "dapi-pat-secret",
+        AMBIGUOUS_TOKEN,
+    ] {
         assert!(!text.contains(secret), "{secret:?} is in the logs:\n{text}");
     }
 }
