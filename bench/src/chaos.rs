@@ -126,11 +126,26 @@ pub async fn run(settings: &Settings) -> Result<Vec<Report>, String> {
             let emulator = start_emulator(faults(seed)).await?;
             let started = Instant::now();
             let walk = walk(&client(&emulator)?, steps).await;
-            judge("lakebase", seed, &emulator, walk, started.elapsed(), reference).await
+            judge("lakebase", Some(seed), &emulator, walk, started.elapsed(), reference).await
         }
     });
     let mut reports = futures::future::try_join_all(ours).await?;
     if let Some(python) = &settings.python {
+        // The same script without faults: the Python walk reaches the reference state too.
+        let emulator = start_emulator(FaultConfig::default()).await?;
+        let started = Instant::now();
+        let walk = python_walk(python, &emulator).await?;
+        reports.push(
+            judge(
+                "databricks-sdk-py",
+                None,
+                &emulator,
+                walk,
+                started.elapsed(),
+                &reference,
+            )
+            .await?,
+        );
         for &seed in &settings.seeds {
             let emulator = start_emulator(faults(seed)).await?;
             let started = Instant::now();
@@ -138,7 +153,7 @@ pub async fn run(settings: &Settings) -> Result<Vec<Report>, String> {
             reports.push(
                 judge(
                     "databricks-sdk-py",
-                    seed,
+                    Some(seed),
                     &emulator,
                     walk,
                     started.elapsed(),
@@ -186,10 +201,11 @@ fn client(emulator: &Emulator) -> Result<Client, String> {
     Client::new(config).map_err(|e| e.to_string())
 }
 
-/// Switches the faults off, snapshots the state and compares it with the reference.
+/// Switches the faults off, snapshots the state and compares it with the reference
+/// (`seed` `None`: a run without faults).
 async fn judge(
     client_name: &str,
-    seed: u64,
+    seed: Option<u64>,
     emulator: &Emulator,
     walk: Walk,
     wall: Duration,
