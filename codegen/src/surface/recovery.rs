@@ -107,3 +107,76 @@ fn mutation(surface: &Surface, c: &Call) -> Result<Option<TokenStream>, String> 
         other => return Err(format!("{other} {}: no recovery rule for this method", op.path)),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::SpecFacts;
+
+    fn table(spec: &str) -> Result<String, Vec<String>> {
+        let document: openapiv3::OpenAPI = serde_yaml::from_str(spec).unwrap();
+        let facts = SpecFacts::collect(&document);
+        let surface = Surface::read(&document, &facts).unwrap();
+        mutation_table(&surface).map(|t| t.to_string())
+    }
+
+    #[test]
+    fn each_kind_is_read_from_the_spec() {
+        let code = table(include_str!("../../../spec/postgres.openapi.yaml")).unwrap();
+        for arm in [
+            r#""create_project" => Some (Mutation :: Create (CreatedId :: Required ("project_id")))"#,
+            r#""create_role" => Some (Mutation :: Create (CreatedId :: Optional ("role_id")))"#,
+            r#""create_data_api" => Some (Mutation :: Create (CreatedId :: RequestPath))"#,
+            r#""delete_branch" => Some (Mutation :: Delete)"#,
+            r#""update_endpoint" => Some (Mutation :: MaskedUpdate)"#,
+            r#""undelete_branch" => Some (Mutation :: Undelete { suffix : "/undelete" })"#,
+            r#""generate_database_credential" => Some (Mutation :: NoLastingEffect)"#,
+        ] {
+            assert!(code.contains(arm), "no {arm} in {code}");
+        }
+        assert!(!code.contains("\"get_project\""), "{code}");
+    }
+
+    #[test]
+    fn a_custom_method_without_a_rule_fails_the_generation() {
+        let spec = r##"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /api/things/{thing_id}:
+    get:
+      operationId: get_thing
+      summary: Get a thing.
+      tags: [Things]
+      parameters:
+      - {name: thing_id, in: path, required: true, description: d, schema: {type: string, pattern: '^[a-z]+$'}}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}}
+  /api/things/{thing_id}/restart:
+    post:
+      operationId: restart_thing
+      summary: Restart a thing.
+      tags: [Things]
+      x-lakebase-operation: {metadata: ThingOperationMetadata}
+      parameters:
+      - {name: thing_id, in: path, required: true, description: d, schema: {type: string, pattern: '^[a-z]+$'}}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Operation'}}}}
+components:
+  schemas:
+    Thing:
+      type: object
+      description: A thing.
+      properties:
+        name: {type: string, description: n, x-lakebase-name-pattern: 'things/{thing_id}'}
+    ThingOperationMetadata: {type: object, description: m}
+    Operation: {type: object, description: o, properties: {name: {type: string, description: n}}}
+"##;
+        let problems = table(spec).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("restart_thing: POST /api/things/{thing_id}/restart: no recovery rule"),
+            "{problems:?}"
+        );
+    }
+}
