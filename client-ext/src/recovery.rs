@@ -23,6 +23,16 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::generated::mutations::{API_BASE_PATH, mutation};
+use crate::names::OperationName;
+
+/// The last segments of the name of an operation settled by this client.
+const SETTLED_OPERATION: &str = "/operations/recovered";
+
+/// Whether `name` is that of an operation this client settled after a lost answer (it
+/// exists only here: nothing on the server to poll).
+pub(crate) fn is_settled(name: &OperationName) -> bool {
+    name.as_str().ends_with(SETTLED_OPERATION)
+}
 
 /// Where the id of a created resource comes from (a generated fact).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,11 +198,11 @@ impl Recovery {
     /// The body of the answer a successful resolution gives the caller: a finished
     /// operation whose `response` is `resource` (the read resource of a create; nothing for
     /// deletes and undeletes). The operation is named `<resource>/operations/recovered`; it
-    /// is `done`, so nothing ever polls that name.
+    /// is `done`, and [`is_settled`] tells `Operation::wait` not to poll it.
     pub(crate) fn finished_operation(&self, resource: Option<Value>) -> Value {
         let target = self.target.as_deref().unwrap_or(&self.collection);
         json!({
-            "name": format!("{target}/operations/recovered"),
+            "name": format!("{target}{SETTLED_OPERATION}"),
             "done": true,
             "response": resource.unwrap_or_else(|| Value::Object(Map::new())),
         })

@@ -137,6 +137,53 @@ impl Executor {
         (reqwest::Response::from(rebuilt), api, failure)
     }
 
+    /// Whether to retry after `error`, a failure to send a request or to read its answer.
+    /// A mutation that failed after it was sent may have been applied: its [`Recovery`]
+    /// decides whether it may be repeated (a create whose id the server picks may not; the
+    /// call then records the collection to check, for [`Error::MaybeApplied`]).
+    fn after_send_failure(
+        error: &reqwest::Error,
+        method: &http::Method,
+        recovery: Option<&Recovery>,
+        operation_id: &'static str,
+    ) -> Option<RetryableFailure> {
+        let reason = if error.is_timeout() {
+            RetryReason::Timeout
+        } else {
+            RetryReason::Io
+        };
+        let verdict = match (
+            classify(None, method, error.is_connect(), error.is_timeout(), None),
+            recovery,
+        ) {
+            (verdict, _) if error.is_connect() => verdict,
+            (verdict, None) => verdict,
+            (verdict, Some(recovery)) => match recovery.may_repeat() {
+                Ok(()) if verdict == Retryability::DoNotRetry => Retryability::Retry(reason),
+                Ok(()) => verdict,
+                Err(collection) => {
+                    tracing::warn!(
+                        operation = operation_id,
+                        ambiguous = true,
+                        resolution = "not_repeated",
+                        collection,
+                        "the request may have been applied and the server picks the new resource's id: not repeated"
+                    );
+                    let collection = collection.to_string();
+                    CallRecord::update(|facts| facts.maybe_applied = Some((operation_id, collection)));
+                    Retryability::DoNotRetry
+                }
+            },
+        };
+        match verdict {
+            Retryability::Retry(reason) => Some(RetryableFailure {
+                reason,
+                retry_after: None,
+            }),
+            Retryability::DoNotRetry => None,
+        }
+    }
+
     /// Settles a call whose `recovery` says a refusal after an ambiguous attempt may be
     /// explained by that attempt: the answer to give instead, when the call succeeds.
     async fn settle(
@@ -273,42 +320,8 @@ impl Executor {
                         (Ok(response), failure)
                     }
                     Err(error) => {
-                        let mut verdict = classify(None, &method, error.is_connect(), error.is_timeout(), None);
-                        // Sent, then failed: the server may have applied it.
-                        if !error.is_connect()
-                            && let Some(recovery) = &recovery
-                        {
-                            ambiguous = true;
-                            match recovery.may_repeat() {
-                                Ok(()) if verdict == Retryability::DoNotRetry => {
-                                    verdict = Retryability::Retry(if error.is_timeout() {
-                                        RetryReason::Timeout
-                                    } else {
-                                        RetryReason::Io
-                                    });
-                                }
-                                Ok(()) => {}
-                                Err(collection) => {
-                                    verdict = Retryability::DoNotRetry;
-                                    tracing::warn!(
-                                        operation = operation_id,
-                                        ambiguous = true,
-                                        resolution = "not_repeated",
-                                        collection,
-                                        "the request may have been applied and the server picks the new resource's id: not repeated"
-                                    );
-                                    let collection = collection.to_string();
-                                    CallRecord::update(|facts| facts.maybe_applied = Some((operation_id, collection)));
-                                }
-                            }
-                        }
-                        let failure = match verdict {
-                            Retryability::Retry(reason) => Some(RetryableFailure {
-                                reason,
-                                retry_after: None,
-                            }),
-                            Retryability::DoNotRetry => None,
-                        };
+                        let failure = Self::after_send_failure(&error, &method, recovery.as_ref(), operation_id);
+                        ambiguous |= !error.is_connect() && recovery.is_some();
                         (Err(error), failure)
                     }
                 };
