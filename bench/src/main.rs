@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+mod chaos;
 mod postgres;
 mod report;
 mod rss;
@@ -114,6 +115,18 @@ enum Scenario {
         #[arg(long, default_value_t = 8)]
         clients: u32,
     },
+    /// The 52-call chaos lifecycle (bench/chaos/lifecycle.json) against an embedded emulator
+    /// injecting 30 % faults (429, 503, drops, lost and slow-then-lost answers, latency), one
+    /// run per seed: calls failed, duplicates and missing resources against a fault-free run;
+    /// with --python, the official Python SDK beside (--host is ignored).
+    Chaos {
+        /// Fault seeds.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+        seeds: Vec<u64>,
+        /// A Python interpreter with databricks-sdk installed: run the official SDK too.
+        #[arg(long)]
+        python: Option<std::path::PathBuf>,
+    },
     /// Every scenario with its defaults (memory at 10k and 100k), then a comparison table.
     All,
     /// Child of `cold`: one get_project, then `rss_kib=<n>` on stdout.
@@ -170,6 +183,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             return Ok(());
         }
+        Scenario::Chaos { seeds, python } => {
+            let settings = chaos::Settings {
+                seeds: seeds.clone(),
+                python: python.clone(),
+            };
+            for report in chaos::run(&settings).await? {
+                report.emit();
+            }
+            return Ok(());
+        }
         _ => {}
     }
     let target = Target::connect(cli.host, cli.token).await?;
@@ -210,7 +233,10 @@ async fn run_scenario(target: &Target, scenario: Scenario) -> Result<(), String>
             report::summary(&reports, target.is_mock());
             return Ok(());
         }
-        Scenario::ChildGet { .. } | Scenario::ChildStream { .. } | Scenario::Postgres { .. } => {
+        Scenario::ChildGet { .. }
+        | Scenario::ChildStream { .. }
+        | Scenario::Postgres { .. }
+        | Scenario::Chaos { .. } => {
             unreachable!("handled before connecting")
         }
     };

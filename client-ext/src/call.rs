@@ -84,7 +84,10 @@ where
     match result {
         Ok(value) => Ok(value.into_inner()),
         Err(error) => match map_error::<T>(what, error, &mut summary).await {
-            Ok(error) => Err(with_budget(with_auth_context(error, &mut summary), summary)),
+            Ok(error) => Err(with_budget(
+                with_maybe_applied(with_auth_context(error, &mut summary), &mut summary),
+                summary,
+            )),
             Err(empty_body_value) => Ok(empty_body_value),
         },
     }
@@ -163,6 +166,19 @@ pub(crate) fn with_auth_context(mut error: Error, summary: &mut CallSummary) -> 
         api.auth_context = summary.auth_context.take();
     }
     error
+}
+
+/// Turns the transport failure of a request that may have been applied, and was not
+/// repeated, into [`Error::MaybeApplied`].
+pub(crate) fn with_maybe_applied(error: Error, summary: &mut CallSummary) -> Error {
+    match (error, summary.maybe_applied.take()) {
+        (Error::Transport(source), Some((operation, collection))) => Error::MaybeApplied {
+            operation: operation.to_string(),
+            collection,
+            source,
+        },
+        (error, _) => error,
+    }
 }
 
 /// Wraps the last error in [`Error::Timeout`] when the retry budget ran out.

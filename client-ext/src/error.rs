@@ -79,6 +79,25 @@ pub enum Error {
     /// The request could not be sent or the response not received.
     #[error(transparent)]
     Transport(TransportError),
+    /// A create whose id the server picks (`create_role`, `create_database`,
+    /// `create_cdf_config` without an id) lost its connection after the request was sent:
+    /// the server may have applied it, and repeating it could make a second resource, so it
+    /// was not repeated. List `collection` to see whether it was created; pass an id to make
+    /// such a call safe to repeat.
+    #[error(
+        "{operation} may have been applied: the connection failed after the request was sent, and the server \
+         picks the new resource's id, so the request was not repeated (a repeat could create a second one); \
+         list {collection} to check, or pass an id to make the call safe to repeat: {source}"
+    )]
+    MaybeApplied {
+        /// The operation, e.g. `create_role`.
+        operation: String,
+        /// The collection the resource would be in, e.g. `projects/p/branches/b/roles`.
+        collection: String,
+        /// The transport failure.
+        #[source]
+        source: TransportError,
+    },
     /// Credentials could not be obtained (OAuth token endpoint failure, …).
     #[error(transparent)]
     Auth(AuthError),

@@ -58,6 +58,7 @@ pub mod names;
 pub mod operation;
 pub mod pagination;
 pub mod polling;
+mod recovery;
 pub mod retry;
 pub mod secret;
 mod transport;

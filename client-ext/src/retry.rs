@@ -8,11 +8,44 @@
 //! | HTTP 429, 503 | all, incl. POST/PATCH | the platform rejected the request before acting on it (official SDKs do the same) |
 //! | error message in [`TRANSIENT_MESSAGES`] | all | the official SDKs' list of transient platform failures |
 //! | connect error | all | the request provably never left the machine |
-//! | timeout, other I/O error | GET, HEAD, OPTIONS, PUT, DELETE only | the server may have acted on the request; repeating is only safe for idempotent methods (RFC 9110 §9.2.2). A repeated DELETE whose first attempt went through may answer 404 |
+//! | timeout, other I/O error | GET, HEAD, OPTIONS, PUT, DELETE | the server may have acted on the request; repeating is safe for idempotent methods (RFC 9110 §9.2.2) |
+//! | timeout, other I/O error of a mutation | per the recovery rules below | the request **may have been applied** (`ambiguous=true` in traces) |
 //! | anything else (400, 401, 403, 404, 409, 500, 502, …) | – | not transient, or not known to be safe |
 //!
-//! The official Python SDK also retries timeouts of POST/PATCH; creating a project twice is worse
-//! than reporting a timeout, so this crate does not.
+//! # Recovery of mutations whose answer was lost
+//!
+//! A mutating request whose connection fails after it was sent (a timeout, a reset, a closed
+//! connection; not a failed connect) may have been applied. What happens next depends on the
+//! kind of operation, read from the spec by the code generator (HTTP method,
+//! `x-lakebase-operation`, the created resource's id parameter and whether it is required):
+//!
+//! | operation kind | after an ambiguous attempt | a refusal of the repeat is settled by | traced `resolution` |
+//! |---|---|---|---|
+//! | create, id chosen by the caller (`create_project`, `create_branch`, `create_endpoint`, `create_role`/`create_database`/`create_cdf_config` **with** an id, `create_data_api`) | repeated | "already exists" (`ALREADY_EXISTS`, `RESOURCE_ALREADY_EXISTS`, or the service's 400 "… already exists" of roles and databases): the resource is read; if it **matches** what was sent, the call succeeds with a finished `Operation` holding it, otherwise the refusal stands | `exists_as_sent`, `exists_differently`, `unsettled` (the read failed) |
+//! | delete | repeated | `404`: success (a finished `Operation`) | `already_deleted` |
+//! | update with a mask | repeated as it is (same mask, same body: idempotent) | – | – |
+//! | undelete | repeated | any 4xx but 429: the resource is read; found live, success | `already_undeleted` |
+//! | POST without an operation (`generate_database_credential`, `reveal_role_password`) | repeated (no lasting effect) | – | – |
+//! | create, id picked by the server (`create_role`/`create_database`/`create_cdf_config` **without** an id) | **not** repeated: a repeat could create a second resource | the call fails with [`Error::MaybeApplied`], which says the request may have been applied and names the collection to list | `not_repeated` |
+//!
+//! **Matches** means: every value the caller set in the body — each leaf of the sent JSON, a
+//! scalar or an array, `null` and empty objects counting as unset — equals the read resource's
+//! value at the same path or, for a path under `spec` the resource has no value at, at the same
+//! path under `status` (reads echo the spec into the status). Numbers compare by value. Values
+//! the resource shows nowhere (write-only input such as a branch's `ttl`) cannot be compared and
+//! do not count against a match, nor do fields the server filled in (uid, times, states,
+//! defaults). The `Operation` of a settled call is named `<resource>/operations/recovered` and
+//! is already `done`: `wait()` returns at once, without polling.
+//!
+//! The official Python SDK repeats timed-out POSTs blindly: its own retried create then fails
+//! with `ALREADY_EXISTS`, its retried delete with `NOT_FOUND`, and a create whose id the server
+//! picks can be applied twice. This crate repeats only what it can settle.
+//!
+//! A `409` with "reconciliation" (an endpoint change right after another on the same branch)
+//! is not retried here: the service does not document it as transient (the reference records
+//! only that the Databricks CLI retries it for endpoint deletes), and it lasts as long as the
+//! endpoint reconciles, far past a retry's backoff;
+//! [`Operation::wait_until_settled`](crate::Operation::wait_until_settled) waits it out.
 //!
 //! # How long
 //!
@@ -33,7 +66,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{Error, TransportErrorKind};
+use crate::error::{ApiError, Error, TransportErrorKind};
 
 /// Substrings of error messages that the official SDKs treat as transient (`_base_client.py`).
 pub const TRANSIENT_MESSAGES: &[&str] = &[
@@ -62,9 +95,9 @@ pub enum RetryReason {
     TransientMessage,
     /// The connection could not be established.
     Connect,
-    /// The request timed out (idempotent methods only).
+    /// The request timed out (idempotent methods, and mutations the recovery rules repeat).
     Timeout,
-    /// Another I/O failure (idempotent methods only).
+    /// Another I/O failure (idempotent methods, and mutations the recovery rules repeat).
     Io,
 }
 
@@ -129,7 +162,7 @@ impl RetryableFailure {
     /// Classifies an [`Error`] of a request sent with `method`; `None` if it must not be retried.
     pub fn from_error(error: &Error, method: &http::Method) -> Option<RetryableFailure> {
         let verdict = match error {
-            Error::Api(e) => classify(Some(e.status), method, false, false, Some(&e.message)),
+            Error::Api(e) => return Self::from_api_error(e, method),
             Error::Transport(t) => classify(
                 None,
                 method,
@@ -142,7 +175,19 @@ impl RetryableFailure {
         match verdict {
             Retryability::Retry(reason) => Some(RetryableFailure {
                 reason,
-                retry_after: error.as_api_error().and_then(|e| e.retry_after),
+                retry_after: None,
+            }),
+            Retryability::DoNotRetry => None,
+        }
+    }
+
+    /// Classifies an error answer to a request sent with `method`; `None` if it must not be
+    /// retried.
+    pub fn from_api_error(error: &ApiError, method: &http::Method) -> Option<RetryableFailure> {
+        match classify(Some(error.status), method, false, false, Some(&error.message)) {
+            Retryability::Retry(reason) => Some(RetryableFailure {
+                reason,
+                retry_after: error.retry_after,
             }),
             Retryability::DoNotRetry => None,
         }

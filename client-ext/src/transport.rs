@@ -1,5 +1,5 @@
 //! The one choke point every request passes: authentication, standard headers,
-//! retries and tracing.
+//! retries, recovery of lost answers ([`Recovery`]) and tracing.
 //!
 //! [`Executor`] implements the generated crate's `RequestExecutor`, so every generated
 //! method (and therefore every typed call of this crate) goes through it. Per-call
@@ -15,7 +15,10 @@ use lakebase_generated::hooks::{BoxFuture, RequestExecutor};
 
 use crate::auth::CredentialsProvider;
 use crate::error::{ApiError, Error};
-use crate::retry::{RetryDecision, RetryPolicy, Retryability, RetryableFailure, Sleeper, Stopwatch, classify};
+use crate::recovery::{Recovery, Settle};
+use crate::retry::{
+    RetryDecision, RetryPolicy, RetryReason, Retryability, RetryableFailure, Sleeper, Stopwatch, classify,
+};
 
 /// Header carrying the workspace id, as the official SDKs send it.
 pub const WORKSPACE_ID_HEADER: &str = "X-Databricks-Workspace-Id";
@@ -47,6 +50,7 @@ struct CallFacts {
     budget_exhausted: bool,
     auth_error: Option<Error>,
     auth_context: Option<String>,
+    maybe_applied: Option<(&'static str, String)>,
 }
 
 tokio::task_local! {
@@ -66,6 +70,7 @@ impl CallRecord {
             budget_exhausted: facts.budget_exhausted,
             auth_error: facts.auth_error.take(),
             auth_context: facts.auth_context.take(),
+            maybe_applied: facts.maybe_applied.take(),
         };
         (output, summary)
     }
@@ -97,6 +102,9 @@ pub(crate) struct CallSummary {
     pub(crate) auth_error: Option<Error>,
     /// Set when the last response was 401 or 403: see [`ApiError::auth_context`].
     pub(crate) auth_context: Option<String>,
+    /// Set when a request that may have been applied was not repeated: the collection to
+    /// check, with the operation (see [`Error::MaybeApplied`]).
+    pub(crate) maybe_applied: Option<(&'static str, String)>,
 }
 
 impl Executor {
@@ -110,7 +118,7 @@ impl Executor {
     async fn inspect_failure(
         response: reqwest::Response,
         method: &http::Method,
-    ) -> (reqwest::Response, Option<RetryableFailure>) {
+    ) -> (reqwest::Response, ApiError, Option<RetryableFailure>) {
         let status = response.status();
         let headers = response.headers().clone();
         let version = response.version();
@@ -121,12 +129,120 @@ impl Executor {
             &headers,
             &body,
         );
-        let failure = RetryableFailure::from_error(&Error::Api(Box::new(api)), method);
+        let failure = RetryableFailure::from_api_error(&api, method);
         let mut rebuilt = http::Response::new(body);
         *rebuilt.status_mut() = status;
         *rebuilt.headers_mut() = headers;
         *rebuilt.version_mut() = version;
-        (reqwest::Response::from(rebuilt), failure)
+        (reqwest::Response::from(rebuilt), api, failure)
+    }
+
+    /// Whether to retry after `error`, a failure to send a request or to read its answer.
+    /// A mutation that failed after it was sent may have been applied: its [`Recovery`]
+    /// decides whether it may be repeated (a create whose id the server picks may not; the
+    /// call then records the collection to check, for [`Error::MaybeApplied`]).
+    fn after_send_failure(
+        error: &reqwest::Error,
+        method: &http::Method,
+        recovery: Option<&Recovery>,
+        operation_id: &'static str,
+    ) -> Option<RetryableFailure> {
+        let reason = if error.is_timeout() {
+            RetryReason::Timeout
+        } else {
+            RetryReason::Io
+        };
+        let verdict = match (
+            classify(None, method, error.is_connect(), error.is_timeout(), None),
+            recovery,
+        ) {
+            (verdict, _) if error.is_connect() => verdict,
+            (verdict, None) => verdict,
+            (verdict, Some(recovery)) => match recovery.may_repeat() {
+                Ok(()) if verdict == Retryability::DoNotRetry => Retryability::Retry(reason),
+                Ok(()) => verdict,
+                Err(collection) => {
+                    tracing::warn!(
+                        operation = operation_id,
+                        ambiguous = true,
+                        resolution = "not_repeated",
+                        collection,
+                        "the request may have been applied and the server picks the new resource's id: not repeated"
+                    );
+                    let collection = collection.to_string();
+                    CallRecord::update(|facts| facts.maybe_applied = Some((operation_id, collection)));
+                    Retryability::DoNotRetry
+                }
+            },
+        };
+        match verdict {
+            Retryability::Retry(reason) => Some(RetryableFailure {
+                reason,
+                retry_after: None,
+            }),
+            Retryability::DoNotRetry => None,
+        }
+    }
+
+    /// Settles a call whose `recovery` says a refusal after an ambiguous attempt may be
+    /// explained by that attempt: the answer to give instead, when the call succeeds.
+    async fn settle(
+        &self,
+        client: &reqwest::Client,
+        recovery: &Recovery,
+        settle: Settle,
+        template: Option<&reqwest::Request>,
+        operation_id: &'static str,
+    ) -> Option<reqwest::Response> {
+        let (resolution, resource) = match settle {
+            Settle::Done(resolution) => (resolution, None),
+            Settle::Read(path) => {
+                let resource = match template {
+                    Some(template) => self.read(client, template, &path).await,
+                    None => None,
+                };
+                (recovery.settle_with(resource.as_ref()), resource)
+            }
+        };
+        tracing::info!(
+            operation = operation_id,
+            ambiguous = true,
+            resolution = resolution.as_str(),
+            "settled a call whose earlier attempt may have been applied"
+        );
+        if !resolution.succeeds() {
+            return None;
+        }
+        let body = recovery.finished_operation(resource).to_string();
+        let mut answer = http::Response::new(body);
+        answer
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Some(reqwest::Response::from(answer))
+    }
+
+    /// Reads the resource at URL path `path` with the headers of `template` (retried like
+    /// any read); `None` when it cannot be read.
+    async fn read(
+        &self,
+        client: &reqwest::Client,
+        template: &reqwest::Request,
+        path: &str,
+    ) -> Option<serde_json::Value> {
+        let mut url = template.url().clone();
+        url.set_path(path);
+        url.set_query(None);
+        let mut get = reqwest::Request::new(http::Method::GET, url);
+        *get.headers_mut() = template.headers().clone();
+        get.headers_mut().remove(http::header::CONTENT_TYPE);
+        get.headers_mut().remove(http::header::CONTENT_LENGTH);
+        *get.timeout_mut() = template.timeout().copied();
+        self.authorize(&mut get).await.ok()?;
+        let response = self.send(client, get, "recovery_read").await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.json().await.ok()
     }
 }
 
@@ -156,11 +272,28 @@ impl RequestExecutor for Executor {
         request: reqwest::Request,
         operation_id: &'static str,
     ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>> {
+        self.send(client, request, operation_id)
+    }
+}
+
+impl Executor {
+    /// Sends `request` with retries; settles a mutation whose earlier attempt may have been
+    /// applied as [`Recovery`] says.
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>> {
         Box::pin(async move {
             let retry = CallRecord::retry_override().unwrap_or_else(|| self.retry.clone());
             let mut clock = Stopwatch::start();
             let method = request.method().clone();
             let path = request.url().path().to_string();
+            let recovery = Recovery::of(operation_id, &request);
+            // Reads that settle an ambiguous call are built from the original request.
+            let template = recovery.as_ref().and_then(|_| request.try_clone());
+            let mut ambiguous = false;
             let mut attempt: u32 = 0;
             let mut pending = request;
             loop {
@@ -175,18 +308,20 @@ impl RequestExecutor for Executor {
                 let (result, failure) = match result {
                     Ok(response) if response.status().is_success() => (Ok(response), None),
                     Ok(response) => {
-                        let (response, failure) = Self::inspect_failure(response, &method).await;
+                        let (response, api, failure) = Self::inspect_failure(response, &method).await;
+                        if let (None, true, Some(recovery)) = (&failure, ambiguous, &recovery)
+                            && let Some(settle) = recovery.settle(&api)
+                            && let Some(settled) = self
+                                .settle(client, recovery, settle, template.as_ref(), operation_id)
+                                .await
+                        {
+                            return Ok(settled);
+                        }
                         (Ok(response), failure)
                     }
                     Err(error) => {
-                        let verdict = classify(None, &method, error.is_connect(), error.is_timeout(), None);
-                        let failure = match verdict {
-                            Retryability::Retry(reason) => Some(RetryableFailure {
-                                reason,
-                                retry_after: None,
-                            }),
-                            Retryability::DoNotRetry => None,
-                        };
+                        let failure = Self::after_send_failure(&error, &method, recovery.as_ref(), operation_id);
+                        ambiguous |= !error.is_connect() && recovery.is_some();
                         (Err(error), failure)
                     }
                 };
@@ -215,6 +350,7 @@ impl RequestExecutor for Executor {
                             operation = operation_id,
                             status,
                             attempt,
+                            ambiguous,
                             delay_ms = after.as_millis() as u64,
                             "retrying"
                         );

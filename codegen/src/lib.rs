@@ -76,6 +76,7 @@ pub fn generate(spec_text: &str) -> Result<GeneratedFiles, CodegenError> {
     let surface = surface::Surface::read(&loaded.document, &facts).map_err(CodegenError::Lint)?;
     let calls = surface::calls::typed_calls(&surface).map_err(CodegenError::Lint)?;
     let cli_api = surface::cli::api_table(&surface).map_err(CodegenError::Lint)?;
+    let mutations = surface::recovery::mutation_table(&surface).map_err(CodegenError::Lint)?;
     let document = passes::prepare_for_progenitor(loaded.document.clone());
 
     let mut generator = progenitor::Generator::new(&settings::generation_settings(&facts));
@@ -114,6 +115,10 @@ pub fn generate(spec_text: &str) -> Result<GeneratedFiles, CodegenError> {
     files.insert(
         surface::cli::CLI_API_PATH.to_string(),
         render::render_tokens(&header, cli_api)?,
+    );
+    files.insert(
+        "client-ext/src/generated/mutations.rs".to_string(),
+        render::render_tokens(&header, mutations)?,
     );
     Ok(GeneratedFiles { files })
 }

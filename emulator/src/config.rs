@@ -20,8 +20,20 @@ pub struct FaultConfig {
     pub rate_429: f64,
     /// Fraction of API requests answered `503 TEMPORARILY_UNAVAILABLE`.
     pub rate_503: f64,
-    /// Fraction of API requests whose connection is closed without an answer.
+    /// Fraction of API requests whose connection is closed without an answer, before the
+    /// request is handled (nothing is applied).
     pub drop_rate: f64,
+    /// Fraction of API requests that are applied, then whose connection is closed without an
+    /// answer: the lost response of a proxy reset or a restart after the work was done.
+    pub lost_response_rate: f64,
+    /// Fraction of API requests that are applied, whose answer is held for
+    /// [`slow_lost_ms`](Self::slow_lost_ms), then whose connection is closed without it: a
+    /// response slower than the client's request timeout that never arrives.
+    pub slow_lost_rate: f64,
+    /// How long a "slow then lost" answer is held before the connection is closed, in
+    /// milliseconds (default 61 000: past the 60 s request timeout of the official SDKs and
+    /// of `lakebase`).
+    pub slow_lost_ms: u64,
     /// Fraction of long-running operations that finish with an `error` instead of a result
     /// (the resource change is then not applied).
     pub op_error_rate: f64,
@@ -41,6 +53,9 @@ impl Default for FaultConfig {
             rate_429: 0.0,
             rate_503: 0.0,
             drop_rate: 0.0,
+            lost_response_rate: 0.0,
+            slow_lost_rate: 0.0,
+            slow_lost_ms: 61_000,
             op_error_rate: 0.0,
             retry_after_secs: 1,
             latency_ms: 0,

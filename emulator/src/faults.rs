@@ -12,8 +12,13 @@ use crate::config::FaultConfig;
 pub enum Fault {
     /// Served normally.
     None,
-    /// Connection closed without an answer.
+    /// Connection closed without an answer, before the request is handled.
     Drop,
+    /// The request is handled, then the connection closed without its answer.
+    LostResponse,
+    /// The request is handled, its answer held for the configured time, then the connection
+    /// closed without it.
+    SlowLostResponse,
     /// `429 REQUEST_LIMIT_EXCEEDED`.
     TooManyRequests,
     /// `503 TEMPORARILY_UNAVAILABLE`.
@@ -33,11 +38,26 @@ pub struct Decision {
 
 /// Draws fault decisions from a `StdRng` seeded by the configuration. Every decision
 /// consumes exactly three draws, so the sequence only depends on the seed and the number
-/// of requests.
+/// of requests. The faults added later (lost responses) take the part of the first draw
+/// after the older ones, so a configuration without them keeps its sequence.
 #[derive(Debug)]
 pub struct FaultEngine {
     cfg: FaultConfig,
     rng: StdRng,
+}
+
+impl Fault {
+    /// The fault's name in the request log (`none`, `drop`, `lost_response`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::None => "none",
+            Fault::Drop => "drop",
+            Fault::LostResponse => "lost_response",
+            Fault::SlowLostResponse => "slow_lost_response",
+            Fault::TooManyRequests => "429",
+            Fault::Unavailable => "503",
+        }
+    }
 }
 
 impl FaultEngine {
@@ -64,6 +84,10 @@ impl FaultEngine {
             Fault::TooManyRequests
         } else if r < c.drop_rate + c.rate_429 + c.rate_503 {
             Fault::Unavailable
+        } else if r < c.drop_rate + c.rate_429 + c.rate_503 + c.lost_response_rate {
+            Fault::LostResponse
+        } else if r < c.drop_rate + c.rate_429 + c.rate_503 + c.lost_response_rate + c.slow_lost_rate {
+            Fault::SlowLostResponse
         } else {
             Fault::None
         };

@@ -53,6 +53,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{Config, DEFAULT_USER, FaultConfig, M2mCredentials, PgConfig};
+pub use server::LoggedRequest;
 
 use server::AppState;
 
@@ -287,6 +288,17 @@ impl Emulator {
     /// Requests per SDK method name (`"unknown"` for paths that are not API methods).
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
         self.state.counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// The API requests received, oldest first (the last 100 000), each
+    /// with its injected fault and the status it was (or would have been) answered with:
+    /// what tests assert exact request sequences on.
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.state
+            .log
+            .lock()
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Total HTTP requests received (all routes).

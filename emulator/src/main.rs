@@ -46,9 +46,18 @@ struct Args {
     /// Fraction of API requests answered 503.
     #[arg(long, default_value_t = 0.0)]
     rate_503: f64,
-    /// Fraction of API requests whose connection is dropped.
+    /// Fraction of API requests whose connection is dropped before they are handled.
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
+    /// Fraction of API requests that are applied, then whose answer is lost (connection closed).
+    #[arg(long, default_value_t = 0.0)]
+    lost_response_rate: f64,
+    /// Fraction of API requests that are applied, whose answer is held for --slow-lost-ms, then lost.
+    #[arg(long, default_value_t = 0.0)]
+    slow_lost_rate: f64,
+    /// How long a "slow then lost" answer is held before the connection is closed, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 61_000)]
+    slow_lost_ms: u64,
     /// Fraction of long-running operations that fail.
     #[arg(long, default_value_t = 0.0)]
     op_error_rate: f64,
@@ -110,6 +119,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rate_429: a.rate_429,
         rate_503: a.rate_503,
         drop_rate: a.drop_rate,
+        lost_response_rate: a.lost_response_rate,
+        slow_lost_rate: a.slow_lost_rate,
+        slow_lost_ms: a.slow_lost_ms,
         op_error_rate: a.op_error_rate,
         retry_after_secs: a.retry_after,
         latency_ms: a.latency,

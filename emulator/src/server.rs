@@ -1,7 +1,7 @@
 //! HTTP server: shared state, router, the API entry point, request logging and the
 //! `/_emulator/*` admin routes (faults, stats, CDF statuses).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,6 +30,24 @@ use crate::store::Store;
 
 /// Prefix of every Postgres API path.
 pub const API_PREFIX: &str = "/api/2.0/postgres/";
+
+/// How many API requests the request log keeps (the oldest are forgotten first).
+pub const REQUEST_LOG_CAP: usize = 100_000;
+
+/// One API request as the emulator saw it: the request log lets tests assert the exact
+/// sequence a client sent and what became of each request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LoggedRequest {
+    /// The SDK method name (`create_branch`, `get_operation`; `unknown` off the API).
+    pub op: String,
+    /// The URL path.
+    pub path: String,
+    /// The injected fault: `none`, `drop`, `lost_response`, `slow_lost_response`, `429`, `503`.
+    pub fault: &'static str,
+    /// The status the emulator answered, or would have answered had the answer not been
+    /// lost; `None` when the request was dropped before it was handled.
+    pub status: Option<u16>,
+}
 
 /// Settings that may change while the server runs.
 #[derive(Debug, Clone)]
@@ -63,6 +81,8 @@ pub struct AppState {
     pub tokens: Mutex<IssuedTokens>,
     /// Requests per SDK method name (faulted ones included).
     pub counts: Mutex<BTreeMap<String, u64>>,
+    /// The last [`REQUEST_LOG_CAP`] API requests, oldest first.
+    pub log: Mutex<VecDeque<LoggedRequest>>,
     /// Total HTTP requests received.
     pub total: AtomicU64,
     /// Fixed accepted token, if any.
@@ -117,6 +137,7 @@ impl AppState {
             faults: Mutex::new(FaultEngine::new(cfg.faults.clone())),
             tokens: Mutex::new(IssuedTokens::default()),
             counts: Mutex::new(BTreeMap::new()),
+            log: Mutex::new(VecDeque::new()),
             total: AtomicU64::new(0),
             token: cfg.token.clone(),
             admin_needs_token: !cfg.bind.ip().is_loopback(),
@@ -134,6 +155,16 @@ impl AppState {
         self.with_ctx(false, None, |ctx| {
             crate::resources::cdf::add_status(ctx, config, postgres_table)
         })
+    }
+
+    /// Appends a request to the log, forgetting the oldest beyond [`REQUEST_LOG_CAP`].
+    fn record(&self, request: LoggedRequest) {
+        if let Ok(mut log) = self.log.lock() {
+            if log.len() == REQUEST_LOG_CAP {
+                log.pop_front();
+            }
+            log.push_back(request);
+        }
     }
 
     /// Runs `f` with a request context (store lock held, no faults) for `caller` (default:
@@ -200,33 +231,46 @@ async fn api(
     let path = uri.path();
     let rest = path.strip_prefix(API_PREFIX).unwrap_or_default();
     let resolved = dispatch::resolve(&method, rest, path);
-    let op = resolved.as_ref().map_or("unknown", Resolved::op_name);
+    let op = resolved.as_ref().map_or("unknown", Resolved::op_name).to_string();
     if let Ok(mut c) = state.counts.lock() {
-        *c.entry(op.to_string()).or_default() += 1;
+        *c.entry(op.clone()).or_default() += 1;
     }
-    let Ok(decision) = state.faults.lock().map(|mut f| f.decide()) else {
+    let Ok((decision, slow_lost)) = state.faults.lock().map(|mut f| (f.decide(), f.config().slow_lost_ms)) else {
         return internal().into_response();
     };
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;
     }
-    match decision.fault {
-        Fault::Drop => return dropped(),
+    let answer = match decision.fault {
+        Fault::Drop => None,
         Fault::TooManyRequests => {
             let secs = state.faults.lock().map(|f| f.config().retry_after_secs).unwrap_or(1);
-            return ApiError::too_many_requests(secs).into_response();
+            Some(ApiError::too_many_requests(secs).into_response())
         }
-        Fault::Unavailable => return ApiError::unavailable().into_response(),
-        Fault::None => {}
-    }
-    let caller = match auth::check(&state, &headers) {
-        Ok(identity) => identity,
-        Err(e) => return e.into_response(),
+        Fault::Unavailable => Some(ApiError::unavailable().into_response()),
+        Fault::None | Fault::LostResponse | Fault::SlowLostResponse => Some(match auth::check(&state, &headers) {
+            Ok(caller) => {
+                match resolved.and_then(|r| handle(&state, r, uri.query(), &body, decision.fail_op, &caller)) {
+                    Ok(v) => Json(v).into_response(),
+                    Err(e) => e.into_response(),
+                }
+            }
+            Err(e) => e.into_response(),
+        }),
     };
-    let result = resolved.and_then(|r| handle(&state, r, uri.query(), &body, decision.fail_op, &caller));
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
+    state.record(LoggedRequest {
+        op,
+        path: path.to_string(),
+        fault: decision.fault.as_str(),
+        status: answer.as_ref().map(|r| r.status().as_u16()),
+    });
+    match (decision.fault, answer) {
+        (Fault::SlowLostResponse, _) => {
+            tokio::time::sleep(Duration::from_millis(slow_lost)).await;
+            dropped()
+        }
+        (Fault::LostResponse, _) | (_, None) => dropped(),
+        (_, Some(answer)) => answer,
     }
 }
 
@@ -405,6 +449,16 @@ async fn stats(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
+/// `GET /_emulator/requests`: the request log, oldest first.
+async fn requests(State(state): State<Arc<AppState>>) -> Response {
+    let log: Vec<LoggedRequest> = state
+        .log
+        .lock()
+        .map(|l| l.iter().cloned().collect())
+        .unwrap_or_default();
+    Json(log).into_response()
+}
+
 async fn fallback(method: Method, uri: Uri) -> Response {
     ApiError::no_route(method.as_str(), uri.path()).into_response()
 }
@@ -414,6 +468,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let admin = Router::new()
         .route("/_emulator/faults", get(get_faults).put(put_faults))
         .route("/_emulator/stats", get(stats))
+        .route("/_emulator/requests", get(requests))
         .route("/_emulator/cdf-statuses", post(add_cdf_status))
         .route("/_emulator/ca.pem", get(ca_pem))
         .route("/_emulator/suspend", post(suspend))

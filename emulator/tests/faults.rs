@@ -128,3 +128,85 @@ async fn added_latency_is_applied() {
     // a lower bound only: sleeping can only make it longer
     assert!(start.elapsed() >= Duration::from_millis(50));
 }
+
+/// A lost response: the create is applied (the project exists), the client gets no answer,
+/// and the request log says so; a repeated create meets the first one.
+#[tokio::test]
+async fn a_lost_response_is_applied_and_logged() {
+    let t = T::with(Emulator::builder().op_latency(Duration::ZERO).faults(FaultConfig {
+        lost_response_rate: 1.0,
+        ..FaultConfig::default()
+    }))
+    .await;
+    let url = format!("{}/api/2.0/postgres/projects?project_id=lost", t.base);
+    let sent = t.http.post(&url).bearer_auth("x").json(&json!({})).send().await;
+    let answered = match sent {
+        Ok(resp) => resp.bytes().await.is_ok(),
+        Err(_) => false,
+    };
+    assert!(!answered, "the answer of a lost response arrived");
+    t.emu.set_faults(FaultConfig::default());
+    let again = t
+        .http
+        .post(&url)
+        .bearer_auth("x")
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(again.status().as_u16(), 409);
+    let log = t.emu.request_log();
+    let seen: Vec<_> = log.iter().map(|r| (r.op.as_str(), r.fault, r.status)).collect();
+    assert_eq!(
+        seen,
+        [
+            ("create_project", "lost_response", Some(200)),
+            ("create_project", "none", Some(409)),
+        ]
+    );
+    assert!(log.iter().all(|r| r.path == "/api/2.0/postgres/projects"));
+    let stats: Value = t
+        .http
+        .get(format!("{}/_emulator/requests", t.base))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stats[0]["fault"], json!("lost_response"));
+    assert_eq!(stats[1]["status"], json!(409));
+}
+
+/// "Slow then lost": the answer is held past the client's request timeout and never arrives,
+/// although the request was applied.
+#[tokio::test]
+async fn a_slow_then_lost_response_outlasts_the_client_timeout() {
+    let t = T::with(Emulator::builder().op_latency(Duration::ZERO).faults(FaultConfig {
+        slow_lost_rate: 1.0,
+        slow_lost_ms: 2_000,
+        ..FaultConfig::default()
+    }))
+    .await;
+    let sent = t
+        .http
+        .post(format!("{}/api/2.0/postgres/projects?project_id=slow", t.base))
+        .bearer_auth("x")
+        .timeout(Duration::from_millis(200))
+        .json(&json!({}))
+        .send()
+        .await;
+    assert!(sent.is_err_and(|e| e.is_timeout()));
+    t.emu.set_faults(FaultConfig::default());
+    let read = t
+        .http
+        .get(format!("{}/api/2.0/postgres/projects/slow", t.base))
+        .bearer_auth("x")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(read.status().as_u16(), 200);
+    let log = t.emu.request_log();
+    assert_eq!(log[0].fault, "slow_lost_response");
+    assert_eq!(log[0].status, Some(200));
+}

@@ -7,6 +7,8 @@
 //!   cargo run -p lakebase-postgres --example query
 //! # Without LAKEBASE_ENDPOINT: against a local emulator with real PostgreSQL (needs its server binaries).
 //! cargo run -p lakebase-postgres --example query
+//! # The same under faults (the JSON of lakebase_emulator::FaultConfig), e.g. lost answers:
+//! LAKEBASE_EMULATOR_FAULTS='{"lost_response_rate": 0.2, "seed": 1}' cargo run -p lakebase-postgres --example query
 //! ```
 
 use lakebase_postgres::Pool;
@@ -32,11 +34,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// A pool builder for the `primary` endpoint of a fresh project on a local emulator.
 async fn local_emulator()
 -> Result<(lakebase_postgres::PoolBuilder, lakebase_emulator::Emulator), Box<dyn std::error::Error>> {
-    let emulator = lakebase_emulator::Emulator::builder()
-        .postgres(true)
-        .pg_port(0)
-        .start()
-        .await?;
+    let mut emulator = lakebase_emulator::Emulator::builder().postgres(true).pg_port(0);
+    if let Ok(faults) = std::env::var("LAKEBASE_EMULATOR_FAULTS") {
+        emulator = emulator.faults(serde_json::from_str(&faults)?);
+    }
+    let emulator = emulator.start().await?;
     println!(
         "no LAKEBASE_ENDPOINT: using a local emulator at {}",
         emulator.base_url()

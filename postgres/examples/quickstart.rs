@@ -11,6 +11,14 @@
 //! ```sh
 //! cargo run --example quickstart
 //! ```
+//!
+//! `LAKEBASE_EMULATOR_FAULTS` (the JSON of `lakebase_emulator::FaultConfig`) makes the local
+//! emulator inject faults, to watch the client recover; every mutation here names its
+//! resource, so even lost answers are settled:
+//!
+//! ```sh
+//! LAKEBASE_EMULATOR_FAULTS='{"lost_response_rate": 0.2, "seed": 1}' cargo run --example quickstart
+//! ```
 
 use std::time::Instant;
 
@@ -180,6 +188,9 @@ async fn connect()
         }
     };
     let mut builder = lakebase_emulator::Emulator::builder();
+    if let Ok(faults) = std::env::var("LAKEBASE_EMULATOR_FAULTS") {
+        builder = builder.faults(serde_json::from_str(&faults)?);
+    }
     if real_postgres {
         builder = builder.postgres(true).pg_port(0);
     }

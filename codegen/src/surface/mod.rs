@@ -1,15 +1,17 @@
 //! Step 6c: the typed surface of the `lakebase` crate, read from the spec.
 //!
-//! Two files come out of here, both written into `client-ext/src/generated/`:
+//! Three files come out of here, all written into `client-ext/src/generated/`:
 //!
 //! * [`names`]: one resource-name type per schema whose `name` property carries
 //!   `x-lakebase-name-pattern`, with id rules from the `pattern` of the path parameters
 //!   and navigation between parents and children;
 //! * [`calls`]: one call per operation on `lakebase::Client`, returning a request builder
 //!   that implements `IntoFuture`; the return shape comes from `x-lakebase-operation`
-//!   (an `Operation<R, M>`) and `x-lakebase-pagination` (a list builder).
+//!   (an `Operation<R, M>`) and `x-lakebase-pagination` (a list builder);
+//! * [`recovery`]: what each mutating operation changes (create with a caller-chosen or
+//!   server-picked id, delete, masked update, undelete), for recovering lost responses.
 //!
-//! A third, [`cli`], is the operation table of the `lakebase api` commands
+//! A fourth, [`cli`], is the operation table of the `lakebase api` commands
 //! (`cli/src/generated/api.rs`).
 //!
 //! [`Surface::read`] resolves every operation against the resources first and reports
@@ -18,6 +20,7 @@
 pub mod calls;
 pub mod cli;
 pub mod names;
+pub mod recovery;
 
 use std::collections::BTreeMap;
 
