@@ -9,7 +9,7 @@ use lakebase_generated::ClientInfo;
 use serde_json::Value;
 
 use crate::Client;
-use crate::call::{api_error, with_auth_context, with_budget};
+use crate::call::{api_error, with_auth_context, with_budget, with_maybe_applied};
 use crate::error::{AuthError, Error, InvalidInput, TransportError, body_snippet};
 use crate::transport::CallRecord;
 
@@ -93,7 +93,10 @@ impl Client {
         let (outcome, mut summary) = CallRecord::scope(send).await;
         let response = match outcome {
             Ok(Ok(response)) => response,
-            Ok(Err(error)) => return Err(Error::Transport(TransportError::from(error))),
+            Ok(Err(error)) => {
+                let error = Error::Transport(TransportError::from(error));
+                return Err(with_budget(with_maybe_applied(error, &mut summary), summary));
+            }
             Err(message) => {
                 let message = message.unwrap_or_else(|| "the client has no request executor".to_owned());
                 return Err(summary

@@ -315,3 +315,50 @@ async fn a_drop_before_handling_is_ambiguous_too_and_the_repeat_simply_creates()
     assert_eq!(log[1], entry("create_project", "none", 200));
     assert!(log[2..].iter().all(|(op, _, _)| op == "get_operation"), "{log:?}");
 }
+
+#[tokio::test]
+async fn call_json_follows_the_same_rules_as_the_typed_calls() {
+    let emu = emulator().await;
+    let client = client(&emu, Duration::from_secs(30));
+    create_project(&client, "json", "Json").await;
+    let roles = "/api/2.0/postgres/projects/json/branches/production/roles";
+    let body = serde_json::json!({"spec": {"postgres_role": "app"}});
+
+    // A server-picked id: not repeated, and the error says where to look.
+    let from = emu.request_log().len();
+    lose_next(&emu);
+    let err = client
+        .call_json(http::Method::POST, roles, Some(&body), "create_role")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::MaybeApplied { operation, collection, .. }
+            if operation == "create_role" && collection == "projects/json/branches/production/roles"),
+        "{err:?}"
+    );
+    assert_eq!(log_since(&emu, from), [entry("create_role", "lost_response", 200)]);
+
+    // A delete: repeated, and the 404 of the repeat is success.
+    let role = client
+        .list_roles(&ProjectName::new("json").unwrap().branch("production").unwrap())
+        .collect_all()
+        .await
+        .unwrap()
+        .remove(0)
+        .name
+        .unwrap();
+    let from = emu.request_log().len();
+    lose_next(&emu);
+    client
+        .call_json(
+            http::Method::DELETE,
+            &format!("/api/2.0/postgres/{role}"),
+            None,
+            "delete_role",
+        )
+        .await
+        .unwrap();
+    let log = log_since(&emu, from);
+    assert_eq!(log[0], entry("delete_role", "lost_response", 200));
+    assert_eq!(log[1], entry("delete_role", "none", 404));
+}
