@@ -285,7 +285,7 @@ async fn a_wrong_password_never_reaches_the_backing_server() {
         .expect("flush");
     let before = sessions_established(&c).await;
     for password in ["not-a-credential", "", "x".repeat(9_000).as_str()] {
-        let e = login(&addr, password).await.err().expect("a wrong password is refused");
+        let e = login(&addr, password).await.expect_err("a wrong password is refused");
         let code = e.as_db_error().map(|d| d.code().code().to_string());
         assert_eq!(code.as_deref(), Some("28P01"), "{e}");
     }
