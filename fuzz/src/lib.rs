@@ -207,12 +207,14 @@ pub fn emulator_api(data: &[u8]) {
         };
         let (status, mut answer) = api.request(method.as_bytes(), target, body);
         assert!((200..600).contains(&status), "{status} for {line}");
-        let path = target.split_once('?').map_or(target, |(path, _)| path);
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        // The next page is asked for with the same parameters (a token is bound to them); the
+        // first `page_token` is the one read.
         for _ in 0..MAX_PAGES {
             let Some(token) = answer.get("next_page_token").and_then(Value::as_str) else {
                 break;
             };
-            let next = format!("{path}?page_token={}", encode_query(token));
+            let next = format!("{path}?page_token={}&{query}", encode_query(token));
             let (status, page) = api.request(b"GET", &next, b"");
             assert_eq!(
                 status, 200,
