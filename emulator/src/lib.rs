@@ -30,6 +30,8 @@ pub mod defaults;
 mod dispatch;
 mod errors;
 mod faults;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod ids;
 mod mask;
 mod operations;

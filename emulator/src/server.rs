@@ -274,7 +274,7 @@ async fn api(
     }
 }
 
-fn handle(
+pub(crate) fn handle(
     state: &AppState,
     resolved: Resolved,
     raw_query: Option<&str>,
