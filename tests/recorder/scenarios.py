@@ -592,8 +592,10 @@ SCENARIOS = [
     S("delete_database", "call", lambda c: {"name": c["gen_db"]}),
     S("delete_database", "wait", {"name": REPORTS_DB}, wait=True),
     S("delete_database", "not_found", {"name": REPORTS_DB}, expect="error"),
-    S("delete_endpoint", "call", {"name": f"{DEV}/endpoints/dev-group"}),
+    # The waited delete first: an endpoint deletion keeps its branch reconciling until its
+    # operation is done, so a delete sent right after an unwaited one would get the 409.
     S("delete_endpoint", "wait", {"name": f"{DEV}/endpoints/dev-ro"}, wait=True),
+    S("delete_endpoint", "call", {"name": f"{DEV}/endpoints/dev-group"}),
     S("delete_endpoint", "not_found", {"name": f"{DEV}/endpoints/dev-ro"}, expect="error"),
     # ------------------------------------------------------------------ project deletion
     S("delete_project", "call", {"name": "projects/rec-min"}),
