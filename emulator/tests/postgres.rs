@@ -806,11 +806,8 @@ async fn a_killed_emulator_leaves_no_server_and_loses_no_committed_row() {
             .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("lbe-{killed}-")))
             .count()
     };
-    assert_eq!(
-        leftovers(),
-        1,
-        "the killed emulator could not remove its socket directory"
-    );
+    // The killed emulator could not remove its socket directory; the next emulator to start
+    // sweeps it (this one, or one that a test running beside this one starts first).
     let (_emu, base) = spawn_emulator(&["--pg-port", &port, "--data-dir", &data]);
     assert_eq!(leftovers(), 0, "the next emulator sweeps what a killed one left");
     let api = Remote {
