@@ -18,19 +18,7 @@ const USER: &str = "alice@example.com";
 /// An emulator in `--postgres` mode on a free port, or `None` when this machine has no
 /// PostgreSQL server binaries.
 async fn emulator(b: EmulatorBuilder) -> Option<T> {
-    if let Err(e) = lakebase_emulator::pg::binaries::Binaries::find(None) {
-        eprintln!("skipped: {e}");
-        return None;
-    }
-    Some(
-        T::with(
-            b.postgres(true)
-                .pg_port(0)
-                .user(USER)
-                .op_latency(Duration::from_millis(5)),
-        )
-        .await,
-    )
+    T::with_postgres(b, USER).await
 }
 
 fn builder() -> EmulatorBuilder {

@@ -28,18 +28,7 @@ static ONE_AT_A_TIME: LazyLock<tokio::sync::Mutex<()>> = LazyLock::new(|| tokio:
 /// An emulator in `--postgres` mode holding project `abuse`, or `None` when this machine has
 /// no PostgreSQL server binaries.
 async fn emulator() -> Option<T> {
-    if let Err(e) = lakebase_emulator::pg::binaries::Binaries::find(None) {
-        eprintln!("skipped: {e}");
-        return None;
-    }
-    let t = T::with(
-        Emulator::builder()
-            .postgres(true)
-            .pg_port(0)
-            .user(USER)
-            .op_latency(Duration::from_millis(5)),
-    )
-    .await;
+    let t = T::with_postgres(Emulator::builder(), USER).await?;
     let (status, op) = t.post("projects?project_id=abuse", json!({})).await;
     assert_eq!(status, 200, "{op}");
     t.finish(&op).await;

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::T;
 use lakebase_emulator::Emulator;
 use serde_json::json;
@@ -38,18 +36,7 @@ fn figure(output: &str, prefix: &str) -> Option<f64> {
 /// Initializes pgbench's tables at `scale` through the endpoint, then runs the default
 /// script with [`CLIENTS`] clients for `seconds`. The password travels in the environment.
 async fn pgbench(scale: u32, seconds: u32) -> Option<Outcome> {
-    if let Err(e) = lakebase_emulator::pg::binaries::Binaries::find(None) {
-        eprintln!("skipped: {e}");
-        return None;
-    }
-    let t = T::with(
-        Emulator::builder()
-            .postgres(true)
-            .pg_port(0)
-            .user(USER)
-            .op_latency(Duration::from_millis(5)),
-    )
-    .await;
+    let t = T::with_postgres(Emulator::builder(), USER).await?;
     let (status, op) = t.post("projects?project_id=load", json!({})).await;
     assert_eq!(status, 200, "{op}");
     t.finish(&op).await;

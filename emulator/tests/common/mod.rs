@@ -34,6 +34,22 @@ impl T {
         }
     }
 
+    /// Emulator from a builder in `--postgres` mode on a free port, `user` as the token's
+    /// identity and 5 ms operations; `None` (after saying why) when this machine has no
+    /// PostgreSQL server binaries.
+    pub async fn with_postgres(b: EmulatorBuilder, user: &str) -> Option<Self> {
+        if let Err(e) = lakebase_emulator::pg::binaries::Binaries::find(None) {
+            eprintln!("skipped: {e}");
+            return None;
+        }
+        let b = b
+            .postgres(true)
+            .pg_port(0)
+            .user(user)
+            .op_latency(Duration::from_millis(5));
+        Some(Self::with(b).await)
+    }
+
     /// Calls `/api/2.0/postgres/{path}` (path may carry a query) with the bearer token.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut rb = self
