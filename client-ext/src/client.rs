@@ -74,7 +74,7 @@ impl Client {
             request_timeout: config.timeout(),
             auth_context: auth_context.into(),
         };
-        let mut http = reqwest::Client::builder()
+        let mut http = crate::tls::http_client_builder()
             .connect_timeout(config.timeout())
             .timeout(config.timeout());
         if config.host().starts_with("http://") {

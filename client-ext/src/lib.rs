@@ -61,6 +61,7 @@ pub mod polling;
 mod recovery;
 pub mod retry;
 pub mod secret;
+pub mod tls;
 mod transport;
 pub mod user_agent;
 

@@ -66,8 +66,9 @@ impl UserAgent {
     }
 }
 
-fn rustc_version() -> String {
-    rustc_version_runtime::version().to_string()
+/// The version of the compiler that built this crate (recorded by `build.rs`).
+fn rustc_version() -> &'static str {
+    env!("LAKEBASE_RUSTC_VERSION")
 }
 
 impl fmt::Display for UserAgent {

@@ -557,7 +557,7 @@ async fn tls_verifies_against_the_emulator_ca_and_require_tls_refuses_plaintext(
     roots
         .add(rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap())
         .unwrap();
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()

@@ -97,7 +97,7 @@ impl Lab {
         for cert in rustls::pki_types::CertificateDer::pem_slice_iter(self.emu.ca_cert_pem().unwrap().as_bytes()) {
             roots.add(cert.unwrap()).unwrap();
         }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        let tls = rustls::ClientConfig::builder_with_provider(lakebase::tls::crypto_provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)

@@ -8,7 +8,6 @@
 
 use std::net::IpAddr;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
@@ -65,7 +64,7 @@ pub(crate) fn connector(mode: TlsMode, host: &str, ca_pem: Option<&str>) -> Resu
                 Some(pem) => custom_roots(pem)?,
                 None => system_roots()?,
             };
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let provider = lakebase::tls::crypto_provider();
             let config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map_err(|e| Error::Config(format!("TLS setup: {e}")))?

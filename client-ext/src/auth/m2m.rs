@@ -103,7 +103,7 @@ impl OAuthM2mCredentials {
         discovery_url: Option<String>,
         timeout: Duration,
     ) -> Result<Self, Error> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client_builder()
             .timeout(timeout)
             .build()
             .map_err(|e| Error::Config(format!("cannot build the OAuth HTTP client: {e}")))?;
