@@ -83,25 +83,31 @@ where
     let (result, mut summary) = CallRecord::scope(call).await;
     match result {
         Ok(value) => Ok(value.into_inner()),
-        Err(error) => match map_error::<T>(what, error, &mut summary).await {
-            Ok(error) => Err(with_budget(
+        Err(error) => {
+            let (error, empty_body) = map_error(what, error, &mut summary).await;
+            // An empty 2xx body is read as `{}`, as the official SDK does, when `T` allows it.
+            if empty_body && let Ok(value) = serde_json::from_slice::<T>(b"{}") {
+                return Ok(value);
+            }
+            Err(with_budget(
                 with_maybe_applied(with_auth_context(error, &mut summary), &mut summary),
                 summary,
-            )),
-            Err(empty_body_value) => Ok(empty_body_value),
-        },
+            ))
+        }
     }
 }
 
-/// Maps a generated error to `Ok(error)`. The one exception is an empty 2xx body,
-/// which the official SDK reads as `{}`: its decoded value comes back as `Err(value)`.
-async fn map_error<T: DeserializeOwned>(
+/// Maps a generated error to this crate's, and says whether it is a 2xx answer with an
+/// empty body (which the caller may read as `{}`). Not generic over the response type, so
+/// it is compiled once rather than once per operation.
+async fn map_error(
     what: &'static str,
     error: lakebase_generated::Error<ByteStream>,
     summary: &mut CallSummary,
-) -> Result<Error, T> {
+) -> (Error, bool) {
     use lakebase_generated::Error as G;
-    Ok(match error {
+    let mut empty_body = false;
+    let error = match error {
         G::ErrorResponse(response) => {
             let status = response.status();
             let headers = response.headers().clone();
@@ -115,11 +121,7 @@ async fn map_error<T: DeserializeOwned>(
             api_error(status, &headers, &body)
         }
         G::InvalidResponsePayload(body, error) => {
-            if body.iter().all(u8::is_ascii_whitespace)
-                && let Ok(value) = serde_json::from_slice::<T>(b"{}")
-            {
-                return Err(value);
-            }
+            empty_body = body.iter().all(u8::is_ascii_whitespace);
             Error::Decode {
                 what: what.to_string(),
                 message: error.to_string(),
@@ -136,7 +138,8 @@ async fn map_error<T: DeserializeOwned>(
             .take()
             .unwrap_or_else(|| Error::Auth(AuthError::new(message))),
         G::InvalidRequest(message) => Error::InvalidInput(InvalidInput::new("request", message)),
-    })
+    };
+    (error, empty_body)
 }
 
 pub(crate) fn api_error(status: reqwest::StatusCode, headers: &http::HeaderMap, body: &[u8]) -> Error {
