@@ -27,18 +27,28 @@ compile_error!("lakebase needs a TLS crypto provider: enable its `ring` (default
 pub fn crypto_provider() -> Arc<CryptoProvider> {
     #[cfg(feature = "aws-lc-rs")]
     let provider = rustls::crypto::aws_lc_rs::default_provider();
+    // rustls marks ring's provider deprecated because it has no post-quantum key exchange:
+    // the trade-off of the default, documented in docs/build.md (`aws-lc-rs` has it).
     #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    #[allow(deprecated)]
     let provider = rustls::crypto::ring::default_provider();
     Arc::new(provider)
+}
+
+/// Installs [`crypto_provider`] as rustls' process default unless one is installed
+/// already. This crate does it before building its HTTP clients; call it first when the
+/// program builds reqwest or rustls clients of its own that rely on the process default.
+pub fn install_default_provider() {
+    if CryptoProvider::get_default().is_none() {
+        // Losing a race with another thread installing one is fine: that one is used.
+        let _ = CryptoProvider::install_default(Arc::unwrap_or_clone(crypto_provider()));
+    }
 }
 
 /// A reqwest client builder whose TLS uses the process's rustls provider: the one the
 /// application installed, else [`crypto_provider`] (installed here).
 pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
-    if CryptoProvider::get_default().is_none() {
-        // Losing a race with another thread installing one is fine: that one is used.
-        let _ = CryptoProvider::install_default(Arc::unwrap_or_clone(crypto_provider()));
-    }
+    install_default_provider();
     reqwest::Client::builder()
 }
 

@@ -557,6 +557,7 @@ async fn tls_verifies_against_the_emulator_ca_and_require_tls_refuses_plaintext(
     roots
         .add(rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap())
         .unwrap();
+    #[allow(deprecated)] // ring lacks post-quantum key exchange: irrelevant on loopback
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

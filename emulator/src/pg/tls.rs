@@ -83,6 +83,9 @@ impl Authority {
         let cert = params.signed_by(&key, &self.issuer).map_err(tls_err)?;
         let chain = vec![cert.der().clone(), self.der.clone()];
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        // Loopback only: ring builds fast; its lack of post-quantum key exchange (why rustls
+        // deprecates it) does not matter for a local emulator.
+        #[allow(deprecated)]
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
