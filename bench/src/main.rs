@@ -146,6 +146,8 @@ enum Scenario {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // The bare reqwest clients (the floors) use lakebase's crypto provider too.
+    lakebase::tls::install_default_provider();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

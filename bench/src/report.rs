@@ -128,6 +128,23 @@ pub fn summary(reports: &[Report], against_mock: bool) {
             ips.map(|v| v / official::LIST_ITEMS_PER_S),
             "≥ 10×",
         );
+        let ms = |key: &str| list.num(key).map(|v| format!("{v:.3}")).unwrap_or_else(|| "?".into());
+        row(
+            "list vs bytes-only floor",
+            list.num("raw_wall_s").map(|raw| {
+                format!(
+                    "{:.3} s vs {raw:.3} s; per page {} ms = {} transfer + {} decoding + {} rest",
+                    list.num("wall_s").unwrap_or(f64::NAN),
+                    ms("page_ms"),
+                    ms("page_transfer_ms"),
+                    ms("page_decode_ms"),
+                    ms("page_rest_ms"),
+                )
+            }),
+            "(same run, interleaved)".into(),
+            list.num("floor_ratio"),
+            "≤ 2.0×",
+        );
     }
     if let Some(get) = find("get").first() {
         let p50 = get.num("p50_ms");

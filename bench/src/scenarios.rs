@@ -22,13 +22,22 @@ type Result<T> = std::result::Result<T, String>;
 /// Streams every project with `page_size`, `runs` times: the median run's wall time and
 /// items/s, the first run's wall time (the server's caches are cold then), and the
 /// requests of one run as the server counted them.
+///
+/// Each run is followed by the floor, the same pages fetched with a bare reqwest client and
+/// not decoded (interleaved, so both see the same load), and the list's cost is split per
+/// page into transfer (the floor), decoding (the floor's bodies decoded into the same types
+/// the client returns, the way it decodes them, no I/O) and the rest (the client's layers:
+/// auth, headers, retries, recovery, pagination).
 pub async fn list(target: &Target, n: usize, page_size: u32, runs: usize) -> Result<Report> {
     let mut report = Report::new("list");
     if target.prepare_projects(n).await?.is_none() {
         report.note("the host cannot be seeded: listing the projects it has");
     }
     let client = target.client()?;
+    let http = reqwest::Client::new();
     let mut walls = Vec::with_capacity(runs);
+    let mut raw = Vec::with_capacity(runs);
+    let mut bodies = Vec::new();
     let mut items = 0;
     let mut requests = None;
     for _ in 0..runs.max(1) {
@@ -39,10 +48,15 @@ pub async fn list(target: &Target, n: usize, page_size: u32, runs: usize) -> Res
         if let (Some(before), Some(after)) = (before, target.requests().await) {
             requests = Some(after - before);
         }
+        let started = Instant::now();
+        bodies = raw_list(&http, target, page_size).await?;
+        raw.push(started.elapsed().as_secs_f64());
     }
     let first = walls[0];
     walls.sort_by(f64::total_cmp);
+    raw.sort_by(f64::total_cmp);
     let wall = quantile(&walls, 0.5);
+    let raw_wall = quantile(&raw, 0.5);
     report
         .set("items", items)
         .set("page_size", page_size)
@@ -54,40 +68,58 @@ pub async fn list(target: &Target, n: usize, page_size: u32, runs: usize) -> Res
         Some(requests) => report.set("requests", requests),
         None => report.note("the host does not count requests: `requests` omitted"),
     };
-    // The floor: the same pages with a bare reqwest client, bodies not decoded beyond the
-    // page token, so `wall_s - raw_wall_s` is what typed decoding and the SDK's layers cost.
-    let mut raw = Vec::with_capacity(runs);
-    for _ in 0..runs.max(1) {
-        let started = Instant::now();
-        raw_list(target, page_size).await?;
-        raw.push(started.elapsed().as_secs_f64());
-    }
-    raw.sort_by(f64::total_cmp);
-    report.set_f("raw_wall_s", quantile(&raw, 0.5));
+    let decode = decode_time(&bodies, runs)?;
+    let pages = bodies.len().max(1) as f64;
+    report
+        .set_f("raw_wall_s", raw_wall)
+        .set_f("floor_ratio", wall / raw_wall)
+        .set("pages", bodies.len())
+        .set_f("page_ms", wall * 1000.0 / pages)
+        .set_f("page_transfer_ms", raw_wall * 1000.0 / pages)
+        .set_f("page_decode_ms", decode * 1000.0 / pages)
+        .set_f("page_rest_ms", (wall - raw_wall - decode) * 1000.0 / pages);
     Ok(report)
 }
 
-/// Fetches every page of projects with plain reqwest; the page token is found by a byte
-/// search, nothing is decoded.
-async fn raw_list(target: &Target, page_size: u32) -> Result<()> {
+/// Median time to decode all `bodies` as the client does (one UTF-8 check, then typed
+/// decoding into `ListProjectsResponse`), over `runs` passes.
+fn decode_time(bodies: &[bytes::Bytes], runs: usize) -> Result<f64> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        for body in bodies {
+            let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+            let page: types::ListProjectsResponse = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            std::hint::black_box(page);
+        }
+        times.push(started.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(quantile(&times, 0.5))
+}
+
+/// Fetches every page of projects with plain reqwest and returns the bodies; the page
+/// token is found by a byte search, nothing is decoded.
+async fn raw_list(http: &reqwest::Client, target: &Target, page_size: u32) -> Result<Vec<bytes::Bytes>> {
     const KEY: &[u8] = b"\"next_page_token\":\"";
-    let http = reqwest::Client::new();
     let url = format!("{}/api/2.0/postgres/projects", target.host);
     let auth = format!("Bearer {}", target.token);
     let mut token: Option<String> = None;
+    let mut bodies = Vec::new();
     loop {
         let mut query = vec![("page_size", page_size.to_string())];
         if let Some(token) = token.take() {
             query.push(("page_token", token));
         }
-        let body = raw_get(&http, &url, &auth, &query).await?;
+        let body = raw_get(http, &url, &auth, &query).await?;
+        bodies.push(body.clone());
         let Some(at) = body.windows(KEY.len()).rposition(|w| w == KEY) else {
-            return Ok(());
+            return Ok(bodies);
         };
         let rest = &body[at + KEY.len()..];
         let end = rest.iter().position(|&b| b == b'"').ok_or("unterminated page token")?;
         if end == 0 {
-            return Ok(());
+            return Ok(bodies);
         }
         token = Some(String::from_utf8_lossy(&rest[..end]).into_owned());
     }
