@@ -227,32 +227,43 @@ async fn pgbench(emu: &Emulator, api: &Api, port: u16, s: &Settings) -> Result<R
     let via_endpoint = ["-h", host.as_str(), "-p", port_s.as_str(), "-U", USER];
     let socket_s = socket.display().to_string();
     let direct = ["-h", socket_s.as_str(), "-p", "5432", "-U", "lakebase_admin"];
-    pgbench_run(&bin, &via_endpoint, &token, &["-i", "-s", "10", "-q", DB]).await?;
+    pgbench_run(&bin, &via_endpoint, &token, "prefer", &["-i", "-s", "10", "-q", DB]).await?;
     let clients = s.clients.to_string();
     let secs = s.pgbench_secs.to_string();
     let args = ["-S", "-n", "-c", clients.as_str(), "-j", "2", "-T", secs.as_str(), DB];
     let mut proxy_tps = Vec::new();
+    let mut plain_tps = Vec::new();
     let mut direct_tps = Vec::new();
     for _ in 0..2 {
-        direct_tps.push(tps(&pgbench_run(&bin, &direct, "", &args).await?)?);
-        proxy_tps.push(tps(&pgbench_run(&bin, &via_endpoint, &token, &args).await?)?);
+        direct_tps.push(tps(&pgbench_run(&bin, &direct, "", "disable", &args).await?)?);
+        proxy_tps.push(tps(&pgbench_run(&bin, &via_endpoint, &token, "require", &args).await?)?);
+        plain_tps.push(tps(&pgbench_run(&bin, &via_endpoint, &token, "disable", &args).await?)?);
     }
-    let (p, d) = (median(proxy_tps), median(direct_tps));
+    let (p, d, plain) = (median(proxy_tps), median(direct_tps), median(plain_tps));
     let mut r = Report::new("pg_pgbench_select_only");
     r.set("clients", s.clients)
         .set("seconds", s.pgbench_secs)
         .set_f("endpoint_tps", p)
         .set_f("direct_tps", d)
-        .set_f("ratio", p / d);
-    r.note("scale 10; endpoint = TCP to the endpoint address through the front end; direct = the backing server's Unix socket; runs alternate, best of two each");
+        .set_f("ratio", p / d)
+        .set_f("endpoint_plain_tps", plain)
+        .set_f("plain_ratio", plain / d);
+    r.note("scale 10; endpoint = TCP to the endpoint address through the front end, TLS (sslmode=require, as the service asks); endpoint_plain = the same without TLS (the relay alone); direct = the backing server's Unix socket; runs alternate, best of two each");
     Ok(r)
 }
 
-async fn pgbench_run(bin: &Path, conn: &[&str], password: &str, args: &[&str]) -> Result<String, String> {
+async fn pgbench_run(
+    bin: &Path,
+    conn: &[&str],
+    password: &str,
+    sslmode: &str,
+    args: &[&str],
+) -> Result<String, String> {
     let out = tokio::process::Command::new(bin)
         .args(conn)
         .args(args)
         .env("PGPASSWORD", password)
+        .env("PGSSLMODE", sslmode)
         .output()
         .await
         .map_err(|e| format!("pgbench: {e}"))?;
