@@ -116,10 +116,11 @@ for app in "${app_list[@]}"; do
 done
 
 # The lakebase app must set up HTTPS with the provider its features picked, without a panic:
-# pointed at a closed loopback port, it ends with a connection error (exit 1), never 101.
+# pointed at a closed loopback port it retries connecting (for its retry budget: stopped after
+# 10 s, exit 124) or ends with a connection error (exit 1), never with a panic (101).
 if [ -x "$scratch/target-lakebase/release/app-lakebase" ]; then
   set +e
-  DATABRICKS_HOST=https://127.0.0.1:9 DATABRICKS_TOKEN=unused "$scratch/target-lakebase/release/app-lakebase" \
+  DATABRICKS_HOST=https://127.0.0.1:9 DATABRICKS_TOKEN=unused timeout 10 "$scratch/target-lakebase/release/app-lakebase" \
     >/dev/null 2>"$scratch/lakebase-run.log"
   status=$?
   set -e
