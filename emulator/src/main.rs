@@ -133,6 +133,10 @@ enum Command {
         /// The state directory the emulators were started with.
         #[arg(long, value_name = "DIR")]
         state_dir: Option<std::path::PathBuf>,
+        /// Wait up to this many seconds for an emulator still starting (e.g. just put in the
+        /// background with `&`).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        wait: u64,
     },
 }
 
@@ -140,9 +144,20 @@ enum Command {
 const ANY_TOKEN: &str = "lakebase-emulator";
 
 /// `lakebase-emulator env`: the running emulator's exports on stdout, or why there is none.
-fn print_env(port: Option<u16>, state_dir: Option<std::path::PathBuf>) -> ! {
+fn print_env(port: Option<u16>, state_dir: Option<std::path::PathBuf>, wait: Duration) -> ! {
     let dir = state_dir.unwrap_or_else(run_state::default_state_dir);
-    match run_state::find(&dir, port) {
+    let deadline = std::time::Instant::now() + wait;
+    let mut found = run_state::find(&dir, port);
+    // Several running is an answer too; only "none (yet)" is worth waiting for.
+    while matches!(
+        found,
+        Err(run_state::FindError::NoneRunning(_) | run_state::FindError::NotOnPort { .. })
+    ) && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+        found = run_state::find(&dir, port);
+    }
+    match found {
         Ok(state) => {
             let mut out = std::io::stdout();
             let ok = out.write_all(state.exports().as_bytes()).and_then(|()| out.flush());
@@ -161,8 +176,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     let a = Args::parse();
-    if let Some(Command::Env { port, state_dir }) = a.command {
-        print_env(port, state_dir);
+    if let Some(Command::Env { port, state_dir, wait }) = a.command {
+        print_env(port, state_dir, Duration::from_secs(wait));
     }
     let faults = FaultConfig {
         rate_429: a.rate_429,

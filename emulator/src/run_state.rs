@@ -10,7 +10,7 @@
 //!
 //! ```sh
 //! lakebase-emulator --postgres --pg-port 0 &
-//! eval "$(lakebase-emulator env)"      # DATABRICKS_HOST DATABRICKS_TOKEN PGPORT PGSSLROOTCERT
+//! eval "$(lakebase-emulator env --wait 30)"   # DATABRICKS_HOST DATABRICKS_TOKEN PGPORT PGSSLROOTCERT
 //! cargo run -p lakebase-postgres --example quickstart
 //! ```
 
