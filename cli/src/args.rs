@@ -214,7 +214,8 @@ Examples:
 The branch is pr-<N>, created from --from (or kept, with its expiry moved to now + --ttl), with a
 read-write endpoint; a fresh database credential (one hour) goes into database_url.
 --github-output appends branch, branch_name, host, database_url, created and expire_time to
-$GITHUB_OUTPUT after printing ::add-mask:: for the credential and the URL.")]
+$GITHUB_OUTPUT (stdout then shows database_url redacted); under GitHub Actions
+(GITHUB_ACTIONS=true) it first prints ::add-mask:: for the credential and the URL.")]
     PrBranch(PrBranchArgs),
 }
 

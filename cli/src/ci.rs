@@ -10,7 +10,7 @@ use crate::connect::Login;
 use crate::context::Context;
 use crate::exit::{Exit, Failure};
 use crate::expiry::Expiry;
-use crate::output::emit;
+use crate::output::{emit, mask_in_actions};
 use crate::target;
 
 /// Runs a `ci` command.
@@ -53,10 +53,14 @@ async fn pr_branch(ctx: &Context, args: PrBranchArgs) -> Result<Exit, Failure> {
     let ensured = ensure(ctx, &name, &parent, Some(Expiry::Ttl(ttl))).await?;
     let login = Login::for_endpoint(ctx, ensured.endpoint.clone(), ensured.host.clone(), &args.database).await?;
     let url = login.url().expose();
+    // With --github-output the URL's destination is $GITHUB_OUTPUT: stdout shows it redacted.
+    let shown_url = if github_output.is_some() {
+        login.url().to_string()
+    } else {
+        url.clone()
+    };
     if let Some(path) = github_output {
-        // Workflow commands go to stdout; the runner masks both values in every later log line.
-        println!("::add-mask::{}", login.password.expose());
-        println!("::add-mask::{url}");
+        mask_in_actions(&[login.password.expose(), &url]);
         let lines = [
             ("branch", ensured.name.branch_id().to_string()),
             ("branch_name", ensured.name.to_string()),
@@ -77,7 +81,7 @@ async fn pr_branch(ctx: &Context, args: PrBranchArgs) -> Result<Exit, Failure> {
     let mut value = ensured.json();
     value["database"] = json!(login.database);
     value["user"] = json!(login.user);
-    value["database_url"] = json!(url);
+    value["database_url"] = json!(shown_url);
     value["credential_expire_time"] = json!(login.expire_time);
     emit(ctx.format, &value, || {
         format!(

@@ -32,6 +32,21 @@ pub fn emit(format: Format, value: &Value, text: impl FnOnce() -> String) {
     };
 }
 
+/// Under GitHub Actions (`GITHUB_ACTIONS=true`), prints one `::add-mask::` workflow command
+/// per secret on stdout, before anything else of the command, so the runner hides them in
+/// every later log line. Anywhere else it prints nothing: the line would only show the secret
+/// on the terminal and break the JSON document on stdout.
+pub fn mask_in_actions(secrets: &[&str]) {
+    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        let _ = writeln!(out, "::add-mask::{secret}");
+    }
+    let _ = out.flush();
+}
+
 /// Spinners while waiting, drawn on stderr only when it is a terminal and `--quiet` is off.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {

@@ -18,7 +18,8 @@ async fn branch_per_pull_request() {
     let outputs = env.home.path().join("github_output");
     let outputs_var = outputs.display().to_string();
 
-    // First run: creates the branch, masks the credential, writes the outputs.
+    // First run, under a simulated GitHub Actions runner: creates the branch, masks the
+    // credential (workflow commands first on stdout, then the JSON), writes the outputs.
     let first = env
         .run_with(
             &[
@@ -32,14 +33,19 @@ async fn branch_per_pull_request() {
                 "-o",
                 "json",
             ],
-            &[("GITHUB_OUTPUT", &outputs_var)],
+            &[("GITHUB_OUTPUT", &outputs_var), ("GITHUB_ACTIONS", "true")],
         )
         .await
         .expect(0);
     let json = first.json();
     let host = json["host"].as_str().expect("host").to_string();
     assert!(host.starts_with("127.0.0."), "{json}");
-    let url = json["database_url"].as_str().expect("database_url").to_string();
+    let written = std::fs::read_to_string(&outputs).unwrap();
+    let url = written
+        .lines()
+        .find_map(|l| l.strip_prefix("database_url="))
+        .expect("database_url output")
+        .to_string();
     let token = url
         .strip_prefix("postgres://alice%40example.com:")
         .and_then(|rest| rest.split_once('@'))
@@ -49,6 +55,11 @@ async fn branch_per_pull_request() {
     assert_eq!(
         url,
         format!("postgres://alice%40example.com:{token}@{host}:{port}/databricks_postgres?sslmode=require")
+    );
+    assert_eq!(
+        json["database_url"],
+        url.replace(&token, "***"),
+        "stdout shows the URL redacted when it went to GITHUB_OUTPUT"
     );
     let expire_time = json["expire_time"].as_str().expect("expire_time").to_string();
     assert_eq!(json["name"], BRANCH);
@@ -66,7 +77,7 @@ async fn branch_per_pull_request() {
     assert_eq!(lines[0], format!("::add-mask::{token}"));
     assert_eq!(lines[1], format!("::add-mask::{url}"));
     assert_eq!(
-        std::fs::read_to_string(&outputs).unwrap(),
+        written,
         format!(
             "branch=pr-7\nbranch_name={BRANCH}\nhost={host}\ndatabase_url={url}\ncreated=true\nexpire_time={expire_time}\n"
         )
@@ -74,12 +85,41 @@ async fn branch_per_pull_request() {
     assert_eq!(first.stderr, "");
     assert_eq!(env.emu.request_count("create_branch"), 1);
 
-    // Second run: the same branch, not created again; its expiry moves forward.
+    // Second run, outside Actions with --github-output: stdout is exactly one JSON
+    // document, and the credential is on neither stdout nor stderr (only in the file).
+    std::fs::remove_file(&outputs).unwrap();
     let second = env
-        .run(&["ci", "pr-branch", "--project", PROJECT, "--pr", "7", "-o", "json"])
+        .run_with(
+            &[
+                "ci",
+                "pr-branch",
+                "--project",
+                PROJECT,
+                "--pr",
+                "7",
+                "--github-output",
+                "-o",
+                "json",
+            ],
+            &[("GITHUB_OUTPUT", &outputs_var)],
+        )
         .await
         .expect(0);
-    let json2 = second.json();
+    let json2: Value = serde_json::from_str(&second.stdout).expect("stdout is one JSON document");
+    let token2 = std::fs::read_to_string(&outputs)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("database_url="))
+        .and_then(|u| u.strip_prefix("postgres://alice%40example.com:"))
+        .and_then(|rest| rest.split_once('@'))
+        .map(|(token, _)| token.to_string())
+        .expect("the credential went to GITHUB_OUTPUT");
+    assert!(!second.stdout.contains("::add-mask::"), "{}", second.stdout);
+    assert!(
+        !second.stdout.contains(&token2) && !second.stderr.contains(&token2),
+        "{second:?}"
+    );
+    assert_eq!(second.stderr, "");
     assert_eq!(json2["created"], false);
     assert_eq!(json2["name"], BRANCH);
     assert_eq!(json2["parent"], PARENT);
@@ -88,16 +128,22 @@ async fn branch_per_pull_request() {
         json2["expire_time"].as_str().unwrap() >= expire_time.as_str(),
         "{json2}"
     );
-    assert_eq!(
-        second.stdout.lines().count(),
-        1,
-        "no mask lines without --github-output"
-    );
+    // Third run, under Actions without --github-output: the URL is the output, whole.
+    let third = env
+        .run_with(
+            &["ci", "pr-branch", "--project", PROJECT, "--pr", "7", "-o", "json"],
+            &[("GITHUB_ACTIONS", "true")],
+        )
+        .await
+        .expect(0);
+    assert_eq!(third.stdout.lines().count(), 1, "no mask lines without --github-output");
+    let json3 = third.json();
+    assert!(!json3["database_url"].as_str().unwrap().contains(":***@"), "{json3}");
     assert_eq!(env.emu.request_count("create_branch"), 1);
     assert_eq!(
         env.emu.request_count("update_branch"),
-        1,
-        "the second run moves the expiry"
+        2,
+        "the second and third runs move the expiry"
     );
 
     // The branch list shows both branches.
@@ -115,7 +161,7 @@ async fn branch_per_pull_request() {
     assert_eq!(pr["default"], false);
     assert_eq!(pr["protected"], false);
     assert_eq!(pr["deleted"], false);
-    assert_eq!(pr["expire_time"], json2["expire_time"]);
+    assert_eq!(pr["expire_time"], json3["expire_time"]);
     let production = branches
         .iter()
         .find(|b| b["name"] == PARENT)
@@ -202,7 +248,7 @@ async fn branch_per_pull_request() {
     assert_eq!(reset["previous_host"], host.as_str());
     let new_host = reset["host"].as_str().unwrap();
     assert_eq!(reset["host_changed"], new_host != host, "{reset}");
-    assert_eq!(reset["expire_time"], json2["expire_time"], "reset keeps the expiry");
+    assert_eq!(reset["expire_time"], json3["expire_time"], "reset keeps the expiry");
     let same = env
         .run(&["schema-diff", "shop/pr-7", "-o", "json"])
         .await

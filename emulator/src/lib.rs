@@ -40,6 +40,7 @@ mod persist;
 pub mod pg;
 mod query;
 mod resources;
+pub mod run_state;
 mod server;
 mod store;
 mod wire;

@@ -1,18 +1,22 @@
-//! `lakebase-emulator` binary: serves the emulated Lakebase Postgres API until Ctrl-C.
+//! `lakebase-emulator` binary: serves the emulated Lakebase Postgres API until Ctrl-C;
+//! `lakebase-emulator env` prints the variables that point clients at a running one.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use std::io::Write;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use lakebase_emulator::run_state::{self, RunState, StateFile};
 use lakebase_emulator::{Emulator, FaultConfig};
 use tracing_subscriber::EnvFilter;
 
 /// Local emulator of the Databricks Lakebase Autoscaling Postgres API.
 #[derive(Debug, Parser)]
-#[command(name = "lakebase-emulator", version)]
+#[command(name = "lakebase-emulator", version, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// TCP port (0 = any free port).
     #[arg(long, default_value_t = 8080, env = "LAKEBASE_EMULATOR_PORT")]
     port: u16,
@@ -107,6 +111,63 @@ struct Args {
     /// The workspace user behind personal access tokens (its Postgres role name).
     #[arg(long, value_name = "EMAIL", default_value = lakebase_emulator::DEFAULT_USER)]
     user: String,
+    /// Also write the `export` lines of `lakebase-emulator env` to this file (mode 0600) once
+    /// started; `source` it, or `eval "$(cat PATH)"`.
+    #[arg(long, value_name = "PATH")]
+    env_file: Option<std::path::PathBuf>,
+    /// Where running emulators leave the state `lakebase-emulator env` reads (default:
+    /// $LAKEBASE_EMULATOR_STATE_DIR, $XDG_RUNTIME_DIR/lakebase-emulator, or
+    /// <tmp>/lakebase-emulator-<uid>).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print `export DATABRICKS_HOST=.. DATABRICKS_TOKEN=.. PGPORT=.. PGSSLROOTCERT=..` for a
+    /// running emulator: `eval "$(lakebase-emulator env)"`.
+    Env {
+        /// The API port of the emulator to pick when several run.
+        #[arg(long)]
+        port: Option<u16>,
+        /// The state directory the emulators were started with.
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<std::path::PathBuf>,
+        /// Wait up to this many seconds for an emulator still starting (e.g. just put in the
+        /// background with `&`).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        wait: u64,
+    },
+}
+
+/// The token `env` hands out when the emulator accepts any (no `--token`).
+const ANY_TOKEN: &str = "lakebase-emulator";
+
+/// `lakebase-emulator env`: the running emulator's exports on stdout, or why there is none.
+fn print_env(port: Option<u16>, state_dir: Option<std::path::PathBuf>, wait: Duration) -> ! {
+    let dir = state_dir.unwrap_or_else(run_state::default_state_dir);
+    let deadline = std::time::Instant::now() + wait;
+    let mut found = run_state::find(&dir, port);
+    // Several running is an answer too; only "none (yet)" is worth waiting for.
+    while matches!(
+        found,
+        Err(run_state::FindError::NoneRunning(_) | run_state::FindError::NotOnPort { .. })
+    ) && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+        found = run_state::find(&dir, port);
+    }
+    match found {
+        Ok(state) => {
+            let mut out = std::io::stdout();
+            let ok = out.write_all(state.exports().as_bytes()).and_then(|()| out.flush());
+            std::process::exit(if ok.is_ok() { 0 } else { 1 })
+        }
+        Err(e) => {
+            eprintln!("lakebase-emulator env: {e}");
+            std::process::exit(1)
+        }
+    }
 }
 
 #[tokio::main]
@@ -115,6 +176,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     let a = Args::parse();
+    if let Some(Command::Env { port, state_dir, wait }) = a.command {
+        print_env(port, state_dir, Duration::from_secs(wait));
+    }
     let faults = FaultConfig {
         rate_429: a.rate_429,
         rate_503: a.rate_503,
@@ -153,6 +217,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             b = b.data_dir(dir);
         }
     }
+    let token = a.token.clone().unwrap_or_else(|| ANY_TOKEN.to_owned());
     if let Some(t) = a.token {
         b = b.token(t);
     }
@@ -177,6 +242,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "LAKEBASE_EMULATOR_PG_PORT={port}\nLAKEBASE_EMULATOR_CA={}\n",
             ca.display()
         ));
+    }
+    let state = RunState {
+        host: emu.base_url(),
+        token,
+        pg_port: emu.pg_port(),
+        ca_cert: emu.ca_cert_path(),
+    };
+    let state_dir = a.state_dir.unwrap_or_else(run_state::default_state_dir);
+    // Kept until shutdown: dropping it removes the file.
+    let _state_file = match StateFile::write(&state_dir, emu.addr().port(), &state) {
+        Ok(file) => Some(file),
+        Err(e) => {
+            tracing::warn!(
+                "`lakebase-emulator env` will not find this emulator: {}: {e}",
+                state_dir.display()
+            );
+            None
+        }
+    };
+    if let Some(path) = &a.env_file
+        && let Err(e) = run_state::write_private(path, &state.exports())
+    {
+        eprintln!("lakebase-emulator: cannot write --env-file {}: {e}", path.display());
+        emu.shutdown().await;
+        std::process::exit(2);
     }
     // Whoever started us may have stopped reading our output: that is no reason to stop.
     let mut out = std::io::stdout();

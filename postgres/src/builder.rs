@@ -8,6 +8,7 @@
 //! | user | [`user`](PoolBuilder::user) | `PGUSER` | OAuth client id, else SCIM `Me` user name |
 //! | host | [`host`](PoolBuilder::host) | `PGHOST` | the endpoint's `status.hosts.host` (`read_only_host` for [`read_only`](PoolBuilder::read_only)) |
 //! | port | [`port`](PoolBuilder::port) | `PGPORT` | 5432 |
+//! | application name | [`application_name`](PoolBuilder::application_name) | `PGAPPNAME` | `lakebase-rs/<version>` |
 //! | TLS | [`tls_mode`](PoolBuilder::tls_mode), [`ca_cert_pem`](PoolBuilder::ca_cert_pem) | `PGSSLMODE`, `PGSSLROOTCERT` (a file) | verified TLS, system roots |
 //! | Databricks auth | [`client`](PoolBuilder::client) | `DATABRICKS_HOST`, `DATABRICKS_TOKEN` / `DATABRICKS_CLIENT_ID` + `DATABRICKS_CLIENT_SECRET`, `~/.databrickscfg` | – |
 //!
@@ -65,7 +66,7 @@ pub struct PoolBuilder {
     credential_ttl: Duration,
     refresh: RefreshPolicy,
     credentials: Option<CredentialCache>,
-    pub(crate) application_name: String,
+    application_name: Option<String>,
     env: Arc<dyn Env>,
 }
 
@@ -88,7 +89,7 @@ impl Default for PoolBuilder {
             credential_ttl: DEFAULT_CREDENTIAL_TTL,
             refresh: RefreshPolicy::default(),
             credentials: None,
-            application_name: format!("lakebase-rs/{}", lakebase::VERSION),
+            application_name: None,
             env: Arc::new(OsEnv),
         }
     }
@@ -213,10 +214,16 @@ impl PoolBuilder {
         self
     }
 
-    /// `application_name` of the sessions (default `lakebase-rs/<version>`).
+    /// `application_name` of the sessions (default: `PGAPPNAME`, which Databricks Apps set,
+    /// else `lakebase-rs/<version>`).
     pub fn application_name(mut self, name: impl Into<String>) -> Self {
-        self.application_name = name.into();
+        self.application_name = Some(name.into());
         self
+    }
+
+    /// The sessions' `application_name`: see [`application_name`](Self::application_name).
+    pub(crate) fn session_application_name(&self) -> String {
+        crate::apps::application_name(self.application_name.as_deref(), self.env.as_ref())
     }
 
     /// Where `LAKEBASE_ENDPOINT`, `PG*` and the Databricks variables are read (default: the
@@ -309,7 +316,7 @@ impl PoolBuilder {
             .port(target.port)
             .dbname(&target.database)
             .user(&user)
-            .application_name(&self.application_name)
+            .application_name(self.session_application_name())
             .ssl_mode(match tls {
                 Some(_) => tokio_postgres::config::SslMode::Require,
                 None => tokio_postgres::config::SslMode::Disable,
@@ -385,6 +392,9 @@ impl PoolBuilder {
         });
         credentials.prefetch();
         let explicit_host = self.host.clone().or_else(|| env.var("PGHOST"));
+        if let Some(host) = &explicit_host {
+            crate::apps::spawn_host_check(client.clone(), target.endpoint.clone(), host.clone());
+        }
         let (host, user) = tokio::join!(self.resolve_host(&client, &target.endpoint, explicit_host), async {
             client
                 .postgres_user_from(self.user.as_deref(), env.as_ref())

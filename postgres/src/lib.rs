@@ -39,11 +39,17 @@
 //! With the `sqlx` feature, `PoolBuilder::build_sqlx` gives a `sqlx::PgPool` on the same
 //! credential machinery (see `sqlx_pool`).
 //!
+//! For Databricks Apps acting on behalf of their users, [`UserPools`] keeps one pool per
+//! user, logged in with credentials minted by that user's forwarded token, so row-level
+//! security sees the real user; `PGAPPNAME` names the sessions and a `PGHOST` that is not
+//! the endpoint's is warned about ([`apps`]).
+//!
 //! For tests, [`TestBranch`] creates a branch with a TTL, hands back a pool on it, and
 //! deletes it on drop.
 
 #![warn(missing_docs)]
 
+pub mod apps;
 pub mod builder;
 mod connect;
 pub mod credential;
@@ -53,6 +59,7 @@ pub mod pool;
 pub mod sqlx_pool;
 pub mod test_branch;
 pub mod tls;
+pub mod user_pools;
 
 pub use builder::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_SIZE, DEFAULT_PORT,
@@ -68,6 +75,7 @@ pub use pool::{Pool, PoolStatus};
 pub use sqlx_pool::SqlxPool;
 pub use test_branch::{TestBranch, TestBranchBuilder};
 pub use tls::TlsMode;
+pub use user_pools::{UserPools, UserPoolsBuilder};
 
 pub use deadpool_postgres;
 pub use tokio_postgres;

@@ -84,7 +84,7 @@ impl PoolBuilder {
             .port(target.port)
             .database(&target.database)
             .username(&user)
-            .application_name(&self.application_name);
+            .application_name(&self.session_application_name());
         options = match (target.tls_mode, target.ca_cert_pem) {
             (TlsMode::Disable, _) => options.ssl_mode(PgSslMode::Disable),
             (_, Some(pem)) => options
