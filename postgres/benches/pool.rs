@@ -2,7 +2,9 @@
 //! same run:
 //!
 //! 1. `warm_get_select1`: p50 of `pool.get()` + `select 1` on a warm pool, against the same
-//!    query on one plain tokio-postgres connection held open (same emulator, same TLS).
+//!    query on one plain tokio-postgres connection held open (same emulator, same TLS); beside
+//!    them, the pool as it was before idle validation (a bare deadpool-postgres pool recycling
+//!    `Fast`) and one validating every reuse (`Verified`), all interleaved in the same run.
 //! 2. `mints_per_hour`: credential requests per simulated hour at 200 new connections per
 //!    minute (tokio's paused clock drives the real [`CredentialCache`] over three hours with
 //!    one-hour tokens), against the official Node driver (one per ~58 min) and the documented
@@ -24,6 +26,7 @@ use lakebase::config::MapEnv;
 use lakebase::{Client, Config, EndpointName};
 use lakebase_emulator::Emulator;
 use lakebase_postgres::credential::BoxFuture;
+use lakebase_postgres::deadpool_postgres::{self, Manager, ManagerConfig, RecyclingMethod};
 use lakebase_postgres::{CredentialCache, MintCredential, MintedCredential, Pool, RefreshPolicy};
 use serde_json::json;
 
@@ -85,6 +88,31 @@ impl Lab {
 
     /// A plain tokio-postgres connection with a connection string from the API.
     async fn plain(&self, client: &Client) -> tokio_postgres::Client {
+        let (config, tls) = self.plain_config(client).await;
+        let (pg, connection) = config.connect(tls).await.unwrap();
+        tokio::spawn(connection);
+        pg
+    }
+
+    /// A bare deadpool-postgres pool of one connection on a connection string from the API,
+    /// recycling with `method`: the pool as it was before idle validation (`Fast`), or
+    /// validating every reuse (`Verified`).
+    async fn deadpool(&self, client: &Client, method: RecyclingMethod) -> deadpool_postgres::Pool {
+        let (config, tls) = self.plain_config(client).await;
+        let manager = Manager::from_config(
+            config,
+            tls,
+            ManagerConfig {
+                recycling_method: method,
+            },
+        );
+        deadpool_postgres::Pool::builder(manager).max_size(1).build().unwrap()
+    }
+
+    async fn plain_config(
+        &self,
+        client: &Client,
+    ) -> (tokio_postgres::Config, tokio_postgres_rustls::MakeRustlsConnect) {
         let url = client
             .connection_string(&self.endpoint, "databricks_postgres", None)
             .await
@@ -102,12 +130,7 @@ impl Lab {
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let (pg, connection) = config
-            .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        pg
+        (config, tokio_postgres_rustls::MakeRustlsConnect::new(tls))
     }
 }
 
@@ -137,35 +160,50 @@ fn millis(d: Duration) -> f64 {
 async fn warm_get_select1(lab: &Lab) {
     let client = client(&lab.emu);
     let pool = lab.pool(client.clone()).max_size(1).build().await.unwrap();
+    let fast = lab.deadpool(&client, RecyclingMethod::Fast).await;
+    let verified = lab.deadpool(&client, RecyclingMethod::Verified).await;
     let plain = lab.plain(&client).await;
-    // Warm both up.
+    // Warm all up.
     for _ in 0..200 {
         pool.get().await.unwrap().query_one("select 1", &[]).await.unwrap();
+        fast.get().await.unwrap().query_one("select 1", &[]).await.unwrap();
+        verified.get().await.unwrap().query_one("select 1", &[]).await.unwrap();
         plain.query_one("select 1", &[]).await.unwrap();
     }
-    let mut pooled = Vec::with_capacity(WARM_ITERATIONS);
-    let mut direct = Vec::with_capacity(WARM_ITERATIONS);
-    // Alternated query by query, so load on the machine hits both alike.
+    let mut samples: [Vec<Duration>; 4] = Default::default();
+    // Interleaved query by query, so load on the machine hits all alike.
     for _ in 0..WARM_ITERATIONS {
         let t = Instant::now();
-        let conn = pool.get().await.unwrap();
-        conn.query_one("select 1", &[]).await.unwrap();
-        drop(conn);
-        pooled.push(t.elapsed());
+        pool.get().await.unwrap().query_one("select 1", &[]).await.unwrap();
+        samples[0].push(t.elapsed());
+
+        let t = Instant::now();
+        fast.get().await.unwrap().query_one("select 1", &[]).await.unwrap();
+        samples[1].push(t.elapsed());
+
+        let t = Instant::now();
+        verified.get().await.unwrap().query_one("select 1", &[]).await.unwrap();
+        samples[2].push(t.elapsed());
 
         let t = Instant::now();
         plain.query_one("select 1", &[]).await.unwrap();
-        direct.push(t.elapsed());
+        samples[3].push(t.elapsed());
     }
-    let (pool_p50, plain_p50) = (p50(&mut pooled), p50(&mut direct));
+    let [pool_p50, fast_p50, verified_p50, plain_p50] = samples.map(|mut s| p50(&mut s));
+    let ratio = |d: Duration| (d.as_secs_f64() / plain_p50.as_secs_f64() * 1000.0).round() / 1000.0;
     println!(
         "{}",
         json!({
             "bench": "warm_get_select1",
             "iterations": WARM_ITERATIONS,
-            "pool_p50_us": micros(pool_p50),
             "plain_tokio_postgres_p50_us": micros(plain_p50),
-            "ratio": (pool_p50.as_secs_f64() / plain_p50.as_secs_f64() * 1000.0).round() / 1000.0,
+            "pool_p50_us": micros(pool_p50),
+            "ratio": ratio(pool_p50),
+            "before_deadpool_fast_p50_us": micros(fast_p50),
+            "before_ratio": ratio(fast_p50),
+            "validate_every_get_p50_us": micros(verified_p50),
+            "validate_every_get_ratio": ratio(verified_p50),
+            "pool_validations": pool.health().validations,
             "credential_requests": lab.emu.request_count("generate_database_credential"),
         })
     );

@@ -130,7 +130,7 @@ async fn health(State(pool): State<Pool>) -> Json<Value> {
     let credentials = pool.credentials().stats();
     Json(json!({
         "endpoint": pool.endpoint().to_string(),
-        "pool": {"max_size": status.max_size, "size": status.size, "idle": status.idle, "waiting": status.waiting},
+        "pool": {"max_size": status.max_size, "size": status.size, "available": status.available, "waiting": status.waiting},
         "credentials": {"minted": credentials.minted, "failed": credentials.failed, "rejected": credentials.rejected},
     }))
 }

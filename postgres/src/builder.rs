@@ -24,6 +24,8 @@ use lakebase::{Client, Config, EndpointName};
 use crate::connect::LakebaseConnect;
 use crate::credential::{CredentialCache, DEFAULT_CREDENTIAL_TTL, RefreshPolicy};
 use crate::error::Error;
+use crate::health::{DEFAULT_VALIDATE_AFTER_IDLE, Health};
+use crate::metrics::{PoolGauges, PoolMetrics};
 use crate::pool::{Pool, PoolInfo};
 use crate::tls::{self, TlsMode};
 
@@ -47,11 +49,48 @@ pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// session state and a compute that autoscaling or a restart has since replaced.
 pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
+/// What [`PoolBuilder::endpoint`] takes: an [`EndpointName`], or text parsed into one when
+/// the pool is built.
+pub trait IntoEndpointName {
+    /// The name, or the text that is not yet parsed.
+    fn into_endpoint_name(self) -> Result<EndpointName, String>;
+}
+
+impl IntoEndpointName for EndpointName {
+    fn into_endpoint_name(self) -> Result<EndpointName, String> {
+        Ok(self)
+    }
+}
+
+impl IntoEndpointName for &EndpointName {
+    fn into_endpoint_name(self) -> Result<EndpointName, String> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoEndpointName for &str {
+    fn into_endpoint_name(self) -> Result<EndpointName, String> {
+        Err(self.to_owned())
+    }
+}
+
+impl IntoEndpointName for String {
+    fn into_endpoint_name(self) -> Result<EndpointName, String> {
+        Err(self)
+    }
+}
+
+impl IntoEndpointName for &String {
+    fn into_endpoint_name(self) -> Result<EndpointName, String> {
+        Err(self.clone())
+    }
+}
+
 /// Builder of a [`Pool`]; see the [module docs](self) for every setting.
 #[derive(Clone, Debug)]
 pub struct PoolBuilder {
     client: Option<Client>,
-    endpoint: Option<String>,
+    endpoint: Option<Result<EndpointName, String>>,
     database: Option<String>,
     user: Option<String>,
     host: Option<String>,
@@ -63,11 +102,14 @@ pub struct PoolBuilder {
     connect_timeout: Duration,
     pub(crate) wait_timeout: Option<Duration>,
     pub(crate) max_lifetime: Option<Duration>,
+    pub(crate) validate_after_idle: Option<Duration>,
     credential_ttl: Duration,
     refresh: RefreshPolicy,
     credentials: Option<CredentialCache>,
     application_name: Option<String>,
     env: Arc<dyn Env>,
+    #[cfg(feature = "otel")]
+    meter: Option<opentelemetry::metrics::Meter>,
 }
 
 impl Default for PoolBuilder {
@@ -86,11 +128,14 @@ impl Default for PoolBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             wait_timeout: Some(DEFAULT_WAIT_TIMEOUT),
             max_lifetime: Some(DEFAULT_MAX_LIFETIME),
+            validate_after_idle: Some(DEFAULT_VALIDATE_AFTER_IDLE),
             credential_ttl: DEFAULT_CREDENTIAL_TTL,
             refresh: RefreshPolicy::default(),
             credentials: None,
             application_name: None,
             env: Arc::new(OsEnv),
+            #[cfg(feature = "otel")]
+            meter: None,
         }
     }
 }
@@ -122,9 +167,10 @@ impl PoolBuilder {
         self
     }
 
-    /// The endpoint, `projects/{p}/branches/{b}/endpoints/{e}`.
-    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
+    /// The endpoint: an [`EndpointName`] or its text, `projects/{p}/branches/{b}/endpoints/{e}`
+    /// (text that does not parse fails [`build`](Self::build) with [`Error::Config`]).
+    pub fn endpoint(mut self, endpoint: impl IntoEndpointName) -> Self {
+        self.endpoint = Some(endpoint.into_endpoint_name());
         self
     }
 
@@ -195,6 +241,15 @@ impl PoolBuilder {
         self
     }
 
+    /// Idle connections last handed out longer ago than this are checked with a round trip
+    /// before reuse (default [`DEFAULT_VALIDATE_AFTER_IDLE`], 5 s; `Some(Duration::ZERO)`
+    /// checks every reuse; `None` checks only after a connection failure). See
+    /// [`crate::health`].
+    pub fn validate_after_idle(mut self, idle: Option<Duration>) -> Self {
+        self.validate_after_idle = idle;
+        self
+    }
+
     /// Lifetime asked for each credential (default and maximum 1 h; at least 300 s).
     pub fn credential_ttl(mut self, ttl: Duration) -> Self {
         self.credential_ttl = ttl;
@@ -236,19 +291,18 @@ impl PoolBuilder {
     /// Checks the settings and fills unset ones from the environment; nothing is sent.
     pub(crate) fn target(&self) -> Result<Target, Error> {
         let env = self.env.as_ref();
-        let endpoint = self
-            .endpoint
-            .clone()
-            .or_else(|| env.var("LAKEBASE_ENDPOINT"))
-            .ok_or_else(|| {
-                Error::Config(
+        let endpoint = match self.endpoint.clone().or_else(|| env.var("LAKEBASE_ENDPOINT").map(Err)) {
+            Some(Ok(endpoint)) => endpoint,
+            Some(Err(text)) => text
+                .parse()
+                .map_err(|e| Error::Config(format!("endpoint {text:?}: {e}")))?,
+            None => {
+                return Err(Error::Config(
                     "no endpoint: set it on the builder or LAKEBASE_ENDPOINT (projects/P/branches/B/endpoints/E)"
                         .to_owned(),
-                )
-            })?;
-        let endpoint: EndpointName = endpoint
-            .parse()
-            .map_err(|e| Error::Config(format!("endpoint {endpoint:?}: {e}")))?;
+                ));
+            }
+        };
         let database = self
             .database
             .clone()
@@ -321,11 +375,17 @@ impl PoolBuilder {
                 Some(_) => tokio_postgres::config::SslMode::Require,
                 None => tokio_postgres::config::SslMode::Disable,
             });
+        let health = Arc::new(Health::new(
+            self.validate_after_idle,
+            self.max_lifetime,
+            self.pool_metrics(&target.endpoint),
+        ));
         let connect = LakebaseConnect {
             credentials: credentials.clone(),
             tls,
             connect_timeout: self.connect_timeout,
             endpoint: target.endpoint.to_string(),
+            health: health.clone(),
         };
         let manager = Manager::from_connect(
             pg,
@@ -334,25 +394,17 @@ impl PoolBuilder {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
-        let mut pool = deadpool_postgres::Pool::builder(manager)
+        let pool = deadpool_postgres::Pool::builder(manager)
             .max_size(self.max_size)
             .runtime(Runtime::Tokio1)
             .wait_timeout(self.wait_timeout)
             // Our own retries are bounded by connect_timeout; this is the hard stop.
             .create_timeout(Some(self.connect_timeout + Duration::from_secs(1)))
-            .recycle_timeout(Some(self.connect_timeout));
-        if let Some(max_lifetime) = self.max_lifetime {
-            pool = pool.pre_recycle(deadpool_postgres::Hook::sync_fn(move |_, metrics| {
-                if metrics.age() > max_lifetime {
-                    Err(deadpool_postgres::HookError::message("older than max_lifetime"))
-                } else {
-                    Ok(())
-                }
-            }));
-        }
-        let pool = pool
+            .recycle_timeout(Some(self.connect_timeout))
+            .pre_recycle(recycle_check(health.clone()))
             .build()
             .map_err(|e| Error::Config(format!("cannot build the pool: {e}")))?;
+        let gauges = self.pool_gauges(&target.endpoint, &pool);
         Ok(Pool::new(
             pool,
             PoolInfo {
@@ -365,6 +417,8 @@ impl PoolBuilder {
                 tls_mode: target.tls_mode,
                 client,
                 credentials,
+                health,
+                _gauges: gauges,
             },
         ))
     }
@@ -382,14 +436,10 @@ impl PoolBuilder {
                 .and_then(Client::new)
                 .map_err(|e| Error::api("configure the Lakebase client", e))?,
         };
-        let credentials = self.credentials.clone().unwrap_or_else(|| {
-            CredentialCache::for_endpoint(
-                client.clone(),
-                target.endpoint.clone(),
-                self.credential_ttl,
-                self.refresh.clone(),
-            )
-        });
+        let credentials = self
+            .credentials
+            .clone()
+            .unwrap_or_else(|| self.credential_cache(&client, &target.endpoint));
         credentials.prefetch();
         let explicit_host = self.host.clone().or_else(|| env.var("PGHOST"));
         if let Some(host) = &explicit_host {
@@ -436,6 +486,61 @@ impl PoolBuilder {
             kind,
         })
     }
+}
+
+impl PoolBuilder {
+    /// The meter of the pool's OpenTelemetry metrics (feature `otel`; default
+    /// `opentelemetry::global::meter("lakebase-postgres")`). See `lakebase_postgres::otel`.
+    #[cfg(feature = "otel")]
+    pub fn meter(mut self, meter: opentelemetry::metrics::Meter) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
+    #[cfg(feature = "otel")]
+    fn otel_meter(&self) -> opentelemetry::metrics::Meter {
+        self.meter
+            .clone()
+            .unwrap_or_else(|| opentelemetry::global::meter(crate::otel::METER_NAME))
+    }
+
+    /// The instruments of a pool on `endpoint`.
+    fn pool_metrics(&self, _endpoint: &EndpointName) -> PoolMetrics {
+        PoolMetrics {
+            #[cfg(feature = "otel")]
+            otel: Some(crate::otel::Instruments::new(&self.otel_meter(), _endpoint.as_str())),
+        }
+    }
+
+    /// The occupancy gauges of `pool`.
+    fn pool_gauges(&self, _endpoint: &EndpointName, _pool: &deadpool_postgres::Pool) -> PoolGauges {
+        PoolGauges {
+            #[cfg(feature = "otel")]
+            _otel: Some(crate::otel::Gauges::new(&self.otel_meter(), _endpoint.as_str(), _pool)),
+        }
+    }
+
+    /// The pool's own credential cache (when none is shared in): minting for `endpoint`,
+    /// each mint timed into `lakebase.token.refresh.duration` under `otel`.
+    fn credential_cache(&self, client: &Client, endpoint: &EndpointName) -> CredentialCache {
+        let minter = crate::credential::EndpointMinter::new(client.clone(), endpoint.clone(), self.credential_ttl);
+        #[cfg(feature = "otel")]
+        let minter = crate::otel::TimedMinter {
+            inner: Arc::new(minter),
+            instruments: crate::otel::Instruments::new(&self.otel_meter(), endpoint.as_str()),
+        };
+        CredentialCache::new(endpoint.to_string(), Arc::new(minter), self.refresh.clone())
+    }
+}
+
+/// deadpool's `pre_recycle` hook: the lifetime and health check of every idle connection
+/// about to be handed out ([`Health::check`]). deadpool's own recycling stays `Fast` (only
+/// `is_closed()`): the round trip is made only when the check calls for one.
+fn recycle_check(health: Arc<Health>) -> deadpool_postgres::Hook {
+    deadpool_postgres::Hook::async_fn(move |client, metrics| {
+        let health = health.clone();
+        Box::pin(async move { health.check(client, metrics).await })
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::Instrument;
 
 use crate::credential::{BoxFuture, CredentialCache, CredentialError};
+use crate::health::Health;
 
 /// First delay between attempts on a waking compute; doubled up to [`WAKE_BACKOFF_MAX`].
 const WAKE_BACKOFF_INITIAL: Duration = Duration::from_millis(50);
@@ -41,6 +43,8 @@ pub(crate) struct LakebaseConnect {
     pub(crate) tls: Option<MakeRustlsConnect>,
     pub(crate) connect_timeout: Duration,
     pub(crate) endpoint: String,
+    /// Where ended connections and failed attempts are recorded.
+    pub(crate) health: Arc<Health>,
 }
 
 /// What one attempt's failure calls for.
@@ -80,11 +84,11 @@ impl LakebaseConnect {
         match &self.tls {
             Some(tls) => {
                 let (client, connection) = config.connect(tls.clone()).await?;
-                Ok((client, tokio::spawn(drive(connection))))
+                Ok((client, tokio::spawn(drive(connection, self.health.clone()))))
             }
             None => {
                 let (client, connection) = config.connect(NoTls).await?;
-                Ok((client, tokio::spawn(drive(connection))))
+                Ok((client, tokio::spawn(drive(connection, self.health.clone()))))
             }
         }
     }
@@ -118,6 +122,10 @@ impl LakebaseConnect {
             };
             let verdict = verdict(&error);
             tracing::info!(attempt, ?verdict, error = %error, "connect attempt failed");
+            if verdict == Verdict::Waking {
+                // The compute is down or restarting: its idle sessions are suspect too.
+                self.health.record_failure(error.code().map(SqlState::code));
+            }
             match verdict {
                 Verdict::Rejected if !healed => {
                     healed = true;
@@ -151,16 +159,28 @@ impl Connect for LakebaseConnect {
             outcome = tracing::field::Empty,
         );
         let config = pg_config.clone();
-        Box::pin(async move { self.connect_with_retries(&config).await }.instrument(span))
+        Box::pin(
+            async move {
+                let started = Instant::now();
+                let opened = self.connect_with_retries(&config).await;
+                self.health.metrics.connect(started.elapsed(), opened.is_ok());
+                opened
+            }
+            .instrument(span),
+        )
     }
 }
 
-async fn drive<F>(connection: F)
+/// Runs a connection until it ends. One that ends with an error (the server closed it, the
+/// network failed) is a connection-level failure: its idle siblings are validated before
+/// their next hand-out (see [`crate::health`]). One whose client was dropped ends cleanly.
+async fn drive<F>(connection: F, health: Arc<Health>)
 where
     F: std::future::Future<Output = Result<(), tokio_postgres::Error>>,
 {
     if let Err(error) = connection.await {
         tracing::debug!(error = %error, "Postgres connection closed with an error");
+        health.record_failure(error.code().map(SqlState::code));
     }
 }
 

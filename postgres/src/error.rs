@@ -1,7 +1,6 @@
 //! [`Error`]: everything that can go wrong building a pool or getting a connection.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::credential::CredentialError;
 
@@ -37,20 +36,18 @@ pub enum Error {
     /// SQLSTATE is in [`tokio_postgres::Error::code`].
     #[error("cannot connect to Postgres: {0}")]
     Postgres(#[source] tokio_postgres::Error),
-    /// No connection became available within the pool's timeouts.
+    /// A statement run by [`Pool::run_with_retry`](crate::Pool::run_with_retry) (or
+    /// [`run_with`](crate::Pool::run_with)) failed, after the retry it allows; the SQLSTATE is
+    /// in [`sqlstate`](Self::sqlstate).
+    #[error("statement failed: {0}")]
+    Query(#[source] tokio_postgres::Error),
+    /// Something did not happen within its time: a free slot, a connect, a check, a test
+    /// branch getting ready. The one timeout of this crate; see [`is_timeout`](Self::is_timeout).
     #[error("timed out {0}")]
     Timeout(TimeoutKind),
     /// The pool was closed.
     #[error("the pool is closed")]
     Closed,
-    /// Waiting for a scoped test branch (or its endpoint) ran out of time.
-    #[error("timed out after {elapsed:?} waiting for {what}")]
-    Wait {
-        /// What was awaited.
-        what: String,
-        /// Time spent.
-        elapsed: Duration,
-    },
     /// A pool hook failed (only hooks the caller added).
     #[error("pool hook failed: {0}")]
     Hook(String),
@@ -66,6 +63,8 @@ pub enum TimeoutKind {
     Connect,
     /// Checking an idle connection before reuse.
     Recycle,
+    /// Waiting for a test branch's endpoint to get a host (`ready_timeout`).
+    Ready,
 }
 
 impl std::fmt::Display for TimeoutKind {
@@ -74,6 +73,7 @@ impl std::fmt::Display for TimeoutKind {
             TimeoutKind::Wait => "waiting for a free connection slot",
             TimeoutKind::Connect => "opening a connection",
             TimeoutKind::Recycle => "checking an idle connection",
+            TimeoutKind::Ready => "waiting for the test branch's endpoint to get a host",
         })
     }
 }
@@ -81,10 +81,61 @@ impl std::fmt::Display for TimeoutKind {
 impl Error {
     /// The SQLSTATE of a Postgres error, if any (e.g. `28P01`).
     pub fn sqlstate(&self) -> Option<&str> {
+        self.postgres().and_then(|e| e.code()).map(|c| c.code())
+    }
+
+    /// The Postgres error, for [`Postgres`](Self::Postgres) and [`Query`](Self::Query).
+    pub fn postgres(&self) -> Option<&tokio_postgres::Error> {
         match self {
-            Error::Postgres(e) => e.code().map(|c| c.code()),
+            Error::Postgres(e) | Error::Query(e) => Some(e),
             _ => None,
         }
+    }
+
+    /// Whether something ran out of time: one of the pool's timeouts, a statement timeout
+    /// (`57014` `query_canceled`), or a Lakebase API call that timed out.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout(_) => true,
+            Error::Api { source, .. } => matches!(**source, lakebase::Error::Timeout { .. }),
+            _ => self.sqlstate() == Some("57014"),
+        }
+    }
+
+    /// Whether the connection (or the network under it) failed rather than the statement:
+    /// see [`crate::health::is_connection_error`]. Such work may be retried on a fresh
+    /// connection, minding that a statement may have committed before the failure.
+    pub fn is_transport(&self) -> bool {
+        match self {
+            Error::Api { source, .. } => matches!(**source, lakebase::Error::Transport(_)),
+            _ => self.postgres().is_some_and(crate::health::is_connection_error),
+        }
+    }
+
+    /// Whether the work lost a race with other work and may succeed if run again as a
+    /// whole: `40001` (`serialization_failure`), `40P01` (`deadlock_detected`), or a Lakebase
+    /// API 409.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            Error::Api { source, .. } => source.status() == Some(409),
+            _ => matches!(self.sqlstate(), Some("40001" | "40P01")),
+        }
+    }
+
+    /// Whether a constraint refused the write (SQLSTATE class `23`: unique, foreign key,
+    /// not-null, check, exclusion); running it again will fail the same way.
+    pub fn is_constraint_violation(&self) -> bool {
+        self.sqlstate().is_some_and(|code| code.starts_with("23"))
+    }
+
+    /// Whether the login was refused (`28P01`, `28000`) or no credential could be minted.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, Error::Credential(_)) || self.sqlstate().is_some_and(|code| code.starts_with("28"))
+    }
+
+    /// Whether a Lakebase API call answered 404 (e.g. the endpoint does not exist).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Api { source, .. } if source.is_not_found())
     }
 
     pub(crate) fn api(what: impl Into<String>, source: lakebase::Error) -> Self {

@@ -4,7 +4,7 @@
 //!
 //! Lakebase logs you in with an OAuth **database credential** as the password, valid one hour
 //! at most and checked only at login. This crate gives you a standard
-//! [`deadpool_postgres::Pool`] (through [`Pool`], which derefs to it) that
+//! [`deadpool_postgres::Pool`] (through [`Pool`]; [`Pool::inner`] is the deadpool pool) that
 //!
 //! * **finds its target**: the host from the endpoint (`status.hosts.host`, or
 //!   `read_only_host`), the user from `PGUSER`, the OAuth client id or the workspace's SCIM
@@ -15,6 +15,10 @@
 //! * **heals logins**: a token refused with `28P01` is replaced and the login retried once;
 //!   a compute waking from scale-to-zero (connection refused, `57P03`) is retried with
 //!   backoff within the connect timeout;
+//! * **never hands out a dead connection twice in a row**: after any connection-level failure
+//!   the idle connections are validated before reuse, and so is one idle longer than
+//!   [`DEFAULT_VALIDATE_AFTER_IDLE`] ([`health`]); [`Pool::run_with_retry`] runs work again
+//!   once on a fresh connection when the first one was lost;
 //! * **recycles** connections older than [`DEFAULT_MAX_LIFETIME`] (30 min);
 //! * **verifies TLS** with rustls ([`TlsMode`]);
 //! * **traces** credential mints (`lakebase.credential.mint`) and connects
@@ -54,6 +58,10 @@ pub mod builder;
 mod connect;
 pub mod credential;
 pub mod error;
+pub mod health;
+mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod pool;
 #[cfg(feature = "sqlx")]
 pub mod sqlx_pool;
@@ -63,14 +71,15 @@ pub mod user_pools;
 
 pub use builder::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_SIZE, DEFAULT_PORT,
-    DEFAULT_WAIT_TIMEOUT, PoolBuilder,
+    DEFAULT_WAIT_TIMEOUT, IntoEndpointName, PoolBuilder,
 };
 pub use credential::{
     CachedState, Credential, CredentialCache, CredentialError, CredentialStats, EndpointMinter, MintCredential,
     MintedCredential, RefreshPolicy,
 };
 pub use error::{Error, TimeoutKind};
-pub use pool::{Pool, PoolStatus};
+pub use health::{DEFAULT_VALIDATE_AFTER_IDLE, HealthStats, is_connection_error};
+pub use pool::{Pool, PoolStatus, RetryOn};
 #[cfg(feature = "sqlx")]
 pub use sqlx_pool::SqlxPool;
 pub use test_branch::{TestBranch, TestBranchBuilder};

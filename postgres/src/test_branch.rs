@@ -21,7 +21,7 @@ use lakebase::{BranchName, Client, EndpointName, ProjectName, types};
 use tokio::time::Instant;
 
 use crate::builder::PoolBuilder;
-use crate::error::Error;
+use crate::error::{Error, TimeoutKind};
 use crate::pool::Pool;
 
 /// Id of the read-write endpoint every new branch gets.
@@ -123,11 +123,50 @@ impl TestBranchBuilder {
     }
 }
 
+impl TestBranchBuilder {
+    /// Creates the branch, runs `test` with it, and deletes it (waiting for the deletion)
+    /// when `test` returns **or panics**; the panic then continues. Works on any runtime,
+    /// including the current-thread one of a plain `#[tokio::test]`, where a drop cannot wait.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: lakebase::Client) -> Result<(), lakebase_postgres::Error> {
+    /// use lakebase_postgres::TestBranch;
+    /// let project = lakebase::ProjectName::new("my-app").unwrap();
+    /// let rows = TestBranch::builder(client, project)
+    ///     .run(|branch| Box::pin(async move {
+    ///         let conn = branch.pool().get().await.unwrap();
+    ///         conn.execute("delete from orders", &[]).await.unwrap()
+    ///     }))
+    ///     .await?; // the branch is gone here
+    /// # Ok(()) }
+    /// ```
+    pub async fn run<T, F>(self, test: F) -> Result<T, Error>
+    where
+        F: for<'b> FnOnce(&'b TestBranch) -> futures::future::BoxFuture<'b, T>,
+    {
+        use futures::FutureExt;
+        let branch = self.create().await?;
+        let outcome = std::panic::AssertUnwindSafe(test(&branch)).catch_unwind().await;
+        let deleted = branch.delete().await;
+        match outcome {
+            Ok(value) => deleted.map(|()| value),
+            Err(panic) => {
+                if let Err(error) = deleted {
+                    tracing::warn!(error = %error, "could not delete the test branch after a panic; its TTL will");
+                }
+                std::panic::resume_unwind(panic)
+            }
+        }
+    }
+}
+
 /// A branch that exists for the life of this value, with a [`Pool`] on its endpoint.
 ///
 /// Dropping it deletes the branch (for good) and waits for the deletion on a multi-thread
-/// runtime; on a current-thread runtime the deletion is spawned (it may not finish before the
-/// runtime stops, the TTL then removes the branch), so prefer [`delete`](Self::delete) there.
+/// runtime; on a current-thread runtime (a plain `#[tokio::test]`) a drop cannot wait, so the
+/// deletion is only spawned and may not finish before the runtime stops (the TTL then removes
+/// the branch). There, use [`TestBranchBuilder::run`], which deletes the branch on return and
+/// on panic, or call [`delete`](Self::delete).
 #[derive(Debug)]
 pub struct TestBranch {
     client: Client,
@@ -174,32 +213,33 @@ impl TestBranch {
     }
 }
 
-/// Waits for `endpoint` to have a host, then builds the pool on it.
+/// Waits for `endpoint` to have a host (polling at the client's [`lakebase::PollingPolicy`],
+/// within `timeout`), then builds the pool on it.
 async fn connect(
     client: &Client,
     endpoint: &EndpointName,
     pool: PoolBuilder,
     timeout: Duration,
 ) -> Result<Pool, Error> {
+    let polling = client.polling_policy().clone().with_deadline(Some(timeout));
     let started = Instant::now();
+    let mut polls = 0;
     loop {
         let has_host = match client.get_endpoint(endpoint).await {
             Ok(e) => e.status.and_then(|s| s.hosts).and_then(|h| h.host).is_some(),
-            Err(e) if e.is_not_found() => false,
+            Err(e) if e.is_not_found() || polling.keep_polling_after(&e) => false,
             Err(e) => return Err(Error::api(format!("get endpoint {endpoint}"), e)),
         };
+        polls += 1;
         if has_host {
             break;
         }
-        if started.elapsed() >= timeout {
-            return Err(Error::Wait {
-                what: format!("endpoint {endpoint} to get a host"),
-                elapsed: started.elapsed(),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        let Some(delay) = polling.next_delay(polls, started.elapsed()) else {
+            return Err(Error::Timeout(TimeoutKind::Ready));
+        };
+        tokio::time::sleep(delay).await;
     }
-    pool.client(client.clone()).endpoint(endpoint.to_string()).build().await
+    pool.client(client.clone()).endpoint(endpoint.clone()).build().await
 }
 
 /// Deletes `name` for good and waits; a branch already gone counts as deleted.
@@ -230,6 +270,7 @@ impl Drop for TestBranch {
                 tokio::task::block_in_place(|| runtime.block_on(delete));
             }
             Ok(runtime) => {
+                tracing::warn!(branch = %self.name, "test branch dropped on a current-thread runtime: its deletion may not finish (use TestBranchBuilder::run or delete().await)");
                 runtime.spawn(delete);
             }
             Err(_) => {

@@ -36,3 +36,53 @@ async fn sqlx_connections_keep_logging_in_across_credential_expiries() {
     assert!(stats.minted >= 3, "{stats:?}");
     assert_eq!(lab.mints(), stats.minted);
 }
+
+#[tokio::test]
+async fn an_idle_sqlx_connection_is_checked_and_a_killed_one_is_not_handed_out() {
+    let Some(lab) = lab(|b| b).await else { return };
+    const N: usize = 3;
+    // Every reuse is checked here (threshold zero): sqlx cannot tell the pool that a session
+    // died, so the idle threshold is what catches it (see `sqlx_pool`).
+    let pool = lab
+        .pool()
+        .application_name("sqlx-killed")
+        .max_size(N)
+        .validate_after_idle(Some(Duration::ZERO))
+        .build_sqlx()
+        .await
+        .unwrap();
+    let held = futures::future::join_all((0..N).map(|_| pool.acquire())).await;
+    drop(held);
+    let admin = lab.pool().application_name("admin").max_size(1).build().await.unwrap();
+    let conn = admin.get().await.unwrap();
+    let killed: Vec<i32> = conn
+        .query(
+            "with s as materialized (select pid from pg_stat_activity where application_name = 'sqlx-killed') \
+             select pid from s where pg_terminate_backend(pid)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(killed.len(), N);
+    // Poll until the server side of the kill is done.
+    while conn
+        .query_one("select count(*) from pg_stat_activity where pid = any($1)", &[&killed])
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (pid,): (i32,) = sqlx::query_as("select pg_backend_pid()")
+        .fetch_one(&*pool)
+        .await
+        .expect("a live connection");
+    assert!(!killed.contains(&pid));
+    let health = pool.health();
+    assert!(health.validations >= 1, "{health:?}");
+    assert!(health.evictions >= 1, "{health:?}");
+}

@@ -76,3 +76,50 @@ async fn delete_removes_the_branch_on_any_runtime() {
     branch.delete().await.unwrap();
     assert!(lab.client.get_branch(&name).await.unwrap_err().is_not_found());
 }
+
+#[tokio::test]
+async fn run_deletes_the_branch_on_a_current_thread_runtime_even_when_the_test_panics() {
+    let Some(lab) = lab(|b| b).await else { return };
+    let builder = || {
+        TestBranch::builder(lab.client.clone(), lab.project.clone())
+            .pool(lab.pool())
+            .ttl(Duration::from_secs(600))
+    };
+    let name = builder()
+        .run(|branch| {
+            Box::pin(async move {
+                let one: i32 = branch
+                    .pool()
+                    .get()
+                    .await
+                    .unwrap()
+                    .query_one("select 1", &[])
+                    .await
+                    .unwrap()
+                    .get(0);
+                assert_eq!(one, 1);
+                branch.name().clone()
+            })
+        })
+        .await
+        .unwrap();
+    assert!(
+        lab.client.get_branch(&name).await.unwrap_err().is_not_found(),
+        "{name} is gone"
+    );
+
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let record = seen.clone();
+    let panicked = tokio::spawn(builder().run(move |branch| {
+        *record.lock().unwrap() = Some(branch.name().clone());
+        Box::pin(async { panic!("the test failed") })
+    }))
+    .await
+    .unwrap_err();
+    assert!(panicked.is_panic());
+    let name = seen.lock().unwrap().clone().expect("the test ran");
+    assert!(
+        lab.client.get_branch(&name).await.unwrap_err().is_not_found(),
+        "{name} is gone after the panic"
+    );
+}
