@@ -454,6 +454,8 @@ impl PgRuntime {
             setup.extend(effects::project_owner(owner));
             let result = run_statements(&template, &self.env, "postgres", &setup).await;
             template.stop().await;
+            // A template has no history of its own (each project's starts at its copy).
+            let _ = std::fs::remove_dir_all(history::dir(&self.env, &template.id));
             result?;
             publish(&partial, &dir)
         })
