@@ -208,6 +208,15 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Keeps `window` of history (WAL archive and base backups) for every project instead
+    /// of its `history_retention_duration` (the service's minimum, 2 days, is long for tests
+    /// of pruning): point-in-time branches further back are refused, older history removed.
+    /// Implies [`EmulatorBuilder::postgres`].
+    pub fn history_retention(mut self, window: Duration) -> Self {
+        self.pg_config().history_retention = Some(window);
+        self
+    }
+
     /// The workspace user behind personal access tokens (default `user@example.com`).
     pub fn user(mut self, email: impl Into<String>) -> Self {
         self.config.user = email.into();

@@ -105,6 +105,10 @@ struct Args {
     /// timeouts (for tests); implies --postgres.
     #[arg(long, value_name = "SECONDS")]
     suspend_after: Option<u64>,
+    /// Keep this many seconds of history for every project instead of its
+    /// history_retention_duration (for tests); implies --postgres.
+    #[arg(long, value_name = "SECONDS")]
+    history_retention: Option<u64>,
     /// Default and cap of database credential lifetimes, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     credential_ttl: u64,
@@ -204,6 +208,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .credential_ttl(Duration::from_secs(a.credential_ttl));
     if let Some(secs) = a.suspend_after {
         b = b.suspend_after(Duration::from_secs(secs));
+    }
+    if let Some(secs) = a.history_retention {
+        b = b.history_retention(Duration::from_secs(secs));
     }
     if a.postgres || a.pg_port.is_some() || a.pg_bin.is_some() || a.data_dir.is_some() || a.require_tls {
         b = b

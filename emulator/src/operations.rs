@@ -68,7 +68,11 @@ pub fn render(op: &OpRecord, now: Instant) -> Value {
             Outcome::Resource(kind, v) => {
                 let mut r = Map::new();
                 r.insert("@type".into(), Value::String(format!("{TYPE_PREFIX}{kind}")));
-                if let Some(o) = crate::store::public(v.clone()).as_object() {
+                let mut v = v.clone();
+                for (path, value) in op.gate.as_ref().map(Gate::learned).unwrap_or_default() {
+                    crate::wire::set(&mut v, &path, value);
+                }
+                if let Some(o) = crate::store::public(v).as_object() {
                     r.extend(o.clone());
                 }
                 m.insert("response".into(), Value::Object(r));

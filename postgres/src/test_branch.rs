@@ -31,12 +31,20 @@ pub const DEFAULT_TEST_BRANCH_TTL: Duration = Duration::from_secs(3600);
 /// Default time to wait for the branch and its endpoint.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// A point of the source branch's history.
+#[derive(Debug, Clone)]
+enum SourcePoint {
+    Time(chrono::DateTime<chrono::Utc>),
+    Lsn(String),
+}
+
 /// Builder of a [`TestBranch`].
 #[derive(Debug)]
 pub struct TestBranchBuilder {
     client: Client,
     project: ProjectName,
     source: Option<BranchName>,
+    point: Option<SourcePoint>,
     branch_id: Option<String>,
     ttl: Duration,
     ready_timeout: Duration,
@@ -47,6 +55,20 @@ impl TestBranchBuilder {
     /// Branch off `source` (default: the project's default branch).
     pub fn source(mut self, source: BranchName) -> Self {
         self.source = Some(source);
+        self
+    }
+
+    /// Start from the source as it was at `time` (`spec.source_branch_time`; within the
+    /// project's `history_retention_duration`). Replaces an earlier [`Self::source_lsn`].
+    pub fn source_time(mut self, time: chrono::DateTime<chrono::Utc>) -> Self {
+        self.point = Some(SourcePoint::Time(time));
+        self
+    }
+
+    /// Start from the source at a PostgreSQL LSN (`spec.source_branch_lsn`, e.g. one read
+    /// with `pg_current_wal_lsn()`). Replaces an earlier [`Self::source_time`].
+    pub fn source_lsn(mut self, lsn: impl Into<String>) -> Self {
+        self.point = Some(SourcePoint::Lsn(lsn.into()));
         self
     }
 
@@ -88,9 +110,16 @@ impl TestBranchBuilder {
         let endpoint = name
             .endpoint(PRIMARY_ENDPOINT_ID)
             .map_err(|e| Error::Config(format!("endpoint of {name}: {e}")))?;
+        let (source_branch_time, source_branch_lsn) = match self.point {
+            Some(SourcePoint::Time(t)) => (Some(t), None),
+            Some(SourcePoint::Lsn(l)) => (None, Some(l)),
+            None => (None, None),
+        };
         let spec = types::BranchSpec {
             ttl: Some(self.ttl.into()),
             source_branch: self.source.map(|s| s.to_string()),
+            source_branch_time,
+            source_branch_lsn,
             ..Default::default()
         };
         let branch = types::Branch {
@@ -183,6 +212,7 @@ impl TestBranch {
             client,
             project,
             source: None,
+            point: None,
             branch_id: None,
             ttl: DEFAULT_TEST_BRANCH_TTL,
             ready_timeout: DEFAULT_READY_TIMEOUT,

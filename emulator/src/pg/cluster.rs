@@ -8,11 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::RwLock;
 
+use super::history::{self, Lsn};
 use super::process::{self, RunAs};
 use super::{Binaries, PgError};
 
@@ -38,6 +39,8 @@ pub struct PgEnv {
     pub sockets: PathBuf,
     /// Directory of server logs.
     pub logs: PathBuf,
+    /// Directory of the branches' histories (WAL archives and base backups).
+    pub history: PathBuf,
     /// `fsync` on: committed transactions survive a crash (with `--data-dir`).
     pub durable: bool,
 }
@@ -80,6 +83,8 @@ pub struct Cluster {
     pid: AtomicU32,
     sessions: AtomicUsize,
     last_active: Mutex<Instant>,
+    archive: PathBuf,
+    changed: AtomicBool,
 }
 
 /// What `Cluster::ensure_running` did.
@@ -94,8 +99,16 @@ pub enum Wake {
 impl Cluster {
     /// A cluster over `env`'s data directory for `id` (which may not exist yet).
     pub fn new(env: &PgEnv, id: &str) -> Self {
+        Self::archiving_to(env, id, super::history::wal_dir(env, id))
+    }
+
+    /// A cluster over `env`'s data directory for `id` whose server archives its WAL into
+    /// `archive` (a restore writes the history of the branch it becomes).
+    pub fn archiving_to(env: &PgEnv, id: &str, archive: PathBuf) -> Self {
         Self {
             id: id.to_string(),
+            archive,
+            changed: AtomicBool::new(false),
             data_dir: env.data_dir(id),
             socket_dir: env.sockets.join(id),
             server: RwLock::new(None),
@@ -154,8 +167,25 @@ impl Cluster {
         SessionGuard(self.clone())
     }
 
+    /// Whether the server ran since the last [`Cluster::take_changed`] (its data may differ
+    /// from its newest base backup).
+    pub fn take_changed(&self) -> bool {
+        self.changed.swap(false, Ordering::SeqCst)
+    }
+
+    /// Whether a server was started and has exited since (a recovery that failed).
+    pub async fn has_exited(&self) -> bool {
+        self.server.read().await.as_ref().is_some_and(|s| !server_alive(s))
+    }
+
     /// Starts the server unless it runs; returns once it accepts connections.
     pub async fn ensure_running(&self, env: &PgEnv) -> Result<Wake, PgError> {
+        self.start_with(env, &[]).await
+    }
+
+    /// Starts the server unless it runs, with `extra` settings on its command line (a
+    /// restore's recovery target); returns once it accepts connections.
+    pub async fn start_with(&self, env: &PgEnv, extra: &[(&str, String)]) -> Result<Wake, PgError> {
         if self.server.read().await.as_ref().is_some_and(server_alive) {
             return Ok(Wake::AlreadyRunning);
         }
@@ -170,6 +200,7 @@ impl Cluster {
             return Err(PgError::Setup(format!("cluster {} has no data directory", self.id)));
         }
         env.private_dir(&self.socket_dir)?;
+        env.private_dir(&self.archive)?;
         let log_path = env.logs.join(format!("{}.log", self.id));
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -181,7 +212,10 @@ impl Cluster {
             .map_err(|e| PgError::Setup(format!("open {}: {e}", log_path.display())))?;
         let mut cmd = env.run_as.command(env.bins.bin("postgres"));
         cmd.arg("-D").arg(&self.data_dir);
-        for (k, v) in server_settings(env, &self.socket_dir) {
+        for (k, v) in server_settings(env, &self.socket_dir, &self.archive)
+            .into_iter()
+            .chain(extra.iter().cloned())
+        {
             cmd.arg("-c").arg(format!("{k}={v}"));
         }
         cmd.stdout(Stdio::from(log)).stderr(Stdio::from(log_err));
@@ -189,6 +223,7 @@ impl Cluster {
             .spawn()
             .map_err(|e| PgError::Setup(format!("start postgres for {}: {e}", self.id)))?;
         self.pid.store(child.id(), Ordering::SeqCst);
+        self.changed.store(true, Ordering::SeqCst);
         let server = Server {
             child: Mutex::new(child),
         };
@@ -200,6 +235,7 @@ impl Cluster {
             if !server_alive(&server) || Instant::now() > deadline {
                 stop_server(&server, libc::SIGQUIT).await;
                 self.pid.store(0, Ordering::SeqCst);
+                reap(&server);
                 return Err(PgError::Setup(format!(
                     "postgres for {} did not start; its log: {}",
                     self.id,
@@ -285,9 +321,10 @@ impl Cluster {
     /// Writes a consistent copy of this cluster's data into `dest` (which must not exist):
     /// `pg_basebackup` while the server runs (writers are not paused; the copy holds every
     /// transaction committed before the backup ended), a plain copy while it is stopped.
-    pub async fn copy_to(&self, env: &PgEnv, dest: &Path) -> Result<(), PgError> {
+    /// Returns the LSN the copy holds everything before (its branch point).
+    pub async fn copy_to(&self, env: &PgEnv, dest: &Path) -> Result<Lsn, PgError> {
         let guard = self.server.read().await;
-        if guard.as_ref().is_some_and(server_alive) {
+        let lsn = if guard.as_ref().is_some_and(server_alive) {
             let mut cmd = env.run_as.command(env.bins.bin("pg_basebackup"));
             cmd.arg("-h")
                 .arg(&self.socket_dir)
@@ -308,14 +345,67 @@ impl Cluster {
                 cmd.arg("--no-sync");
             }
             process::run(cmd, "pg_basebackup").await?;
+            match history::backup_end(dest) {
+                Some(end) => end,
+                None => self.current_lsn().await?,
+            }
         } else {
             copy_dir(env, &self.data_dir, dest).await?;
-        }
+            history::controldata(env, dest).await?.checkpoint
+        };
         for stale in ["postmaster.pid", "postmaster.opts", "standby.signal", "recovery.signal"] {
             let _ = std::fs::remove_file(dest.join(stale));
         }
         self.touch();
-        Ok(())
+        Ok(lsn)
+    }
+
+    /// The running server's current WAL insert position (`pg_current_wal_lsn()`).
+    pub async fn current_lsn(&self) -> Result<Lsn, PgError> {
+        let admin = self
+            .admin_connect("postgres")
+            .await
+            .map_err(|e| PgError::Sql(describe(&e)))?;
+        let row = admin
+            .query_one("SELECT pg_current_wal_lsn()::text", &[])
+            .await
+            .map_err(|e| PgError::Sql(describe(&e)))?;
+        row.get::<_, String>(0).parse().map_err(|e: String| PgError::Setup(e))
+    }
+
+    /// Makes the running server's WAL so far reach its archive: switches to a new segment
+    /// and waits until the archiver has copied the one holding the switch. A stopped server
+    /// archived everything when it shut down.
+    pub async fn flush_archive(&self) -> Result<(), PgError> {
+        let guard = self.server.read().await;
+        if !guard.as_ref().is_some_and(server_alive) {
+            return Ok(());
+        }
+        let sql = |e: tokio_postgres::Error| PgError::Sql(describe(&e));
+        let admin = self.admin_connect("postgres").await.map_err(sql)?;
+        let segment: String = admin
+            .query_one("SELECT pg_walfile_name(pg_switch_wal())", &[])
+            .await
+            .map_err(sql)?
+            .get(0);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let archived: Option<String> = admin
+                .query_one("SELECT last_archived_wal FROM pg_stat_archiver", &[])
+                .await
+                .map_err(sql)?
+                .get(0);
+            if archived.is_some_and(|a| a.get(8..) >= segment.get(8..)) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(PgError::Setup(format!(
+                    "WAL segment {segment} of {} was not archived in time",
+                    self.id
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
 
@@ -341,8 +431,14 @@ impl Drop for SessionGuard {
     }
 }
 
-fn server_settings(env: &PgEnv, socket_dir: &Path) -> Vec<(&'static str, String)> {
+fn server_settings(env: &PgEnv, socket_dir: &Path, archive: &Path) -> Vec<(&'static str, String)> {
+    let archive = archive.display();
     let mut s = vec![
+        ("archive_mode", "on".into()),
+        (
+            "archive_command",
+            format!("test ! -f '{archive}/%f' && cp '%p' '{archive}/%f'"),
+        ),
         ("listen_addresses", String::new()),
         ("port", SOCKET_PORT.to_string()),
         ("unix_socket_directories", socket_dir.display().to_string()),
@@ -355,11 +451,10 @@ fn server_settings(env: &PgEnv, socket_dir: &Path) -> Vec<(&'static str, String)
         ("log_connections", "off".into()),
     ];
     if !env.durable {
-        s.extend([
-            ("fsync", "off".into()),
-            ("synchronous_commit", "off".into()),
-            ("full_page_writes", "off".into()),
-        ]);
+        // `synchronous_commit` stays on: without fsync it costs a write per commit, and it
+        // keeps `pg_current_wal_lsn()` (the written position) past every commit a client saw,
+        // so that LSN is a branch point holding them.
+        s.extend([("fsync", "off".into()), ("full_page_writes", "off".into())]);
     }
     s
 }

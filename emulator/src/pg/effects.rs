@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::PgError;
+use super::history::RecoveryTarget;
 
 /// A SQL statement; may hold a password, so it is never printed.
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub enum CloneSource {
     Branch(String),
     /// A snapshot's (stopped) data directory.
     Snapshot(String),
+    /// Another branch's cluster as it was at a point of its history.
+    PointInTime(String, RecoveryTarget),
 }
 
 /// One piece of work on the real databases.
@@ -48,12 +51,14 @@ pub enum Effect {
         /// Its data source.
         source: CloneSource,
     },
-    /// A snapshot: a stopped copy of a branch.
+    /// A snapshot: a stopped copy of a branch (now, or at a point of its history).
     Snapshot {
         /// Snapshot id (its uid).
         snapshot: String,
         /// Cluster id of the branch.
         source: String,
+        /// The point of the branch's history (`None`: now).
+        at: Option<RecoveryTarget>,
     },
     /// Start a cluster's server.
     Start {
@@ -114,6 +119,7 @@ pub struct Gate(Arc<GateState>);
 struct GateState {
     done: AtomicBool,
     error: Mutex<Option<String>>,
+    learned: Mutex<Vec<(String, serde_json::Value)>>,
 }
 
 /// Where a gate stands.
@@ -136,6 +142,19 @@ impl Gate {
             *slot = Some(e.to_string());
         }
         self.0.done.store(true, Ordering::SeqCst);
+    }
+
+    /// Notes a field of the resource that only the work found out (a new branch's
+    /// `status.source_branch_lsn`), for the operation's response.
+    pub fn learn(&self, path: &str, value: serde_json::Value) {
+        if let Ok(mut l) = self.0.learned.lock() {
+            l.push((path.to_string(), value));
+        }
+    }
+
+    /// Fields the work found out, as dotted paths and values.
+    pub fn learned(&self) -> Vec<(String, serde_json::Value)> {
+        self.0.learned.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// The current status.

@@ -15,6 +15,7 @@ pub mod addresses;
 pub mod binaries;
 pub mod cluster;
 pub mod effects;
+pub mod history;
 pub mod process;
 pub mod protocol;
 pub mod proxy;
@@ -33,6 +34,7 @@ use tokio::sync::{OnceCell, mpsc, watch};
 pub use binaries::Binaries;
 use cluster::{Cluster, PgEnv, Wake};
 use effects::{CloneSource, Effect, Gate, Statement};
+use history::{Lsn, RecoveryTarget, Restored};
 use proxy::{Listener, Refusal, Target};
 
 use crate::store::{Store, credential_key};
@@ -46,6 +48,11 @@ const ORPHAN_IDLE: Duration = Duration::from_secs(60);
 const DATA_PREFIX: &str = "lakebase-emulator-";
 /// Name prefix of socket directories (short: socket paths are limited to ~100 bytes).
 const SOCKETS_PREFIX: &str = "lbe-";
+
+/// How often branch histories get new base backups and are pruned.
+const HISTORY_CHECK: Duration = Duration::from_secs(1);
+/// History kept when a project does not say (`history_retention_duration`'s default).
+const DEFAULT_RETENTION: Duration = Duration::from_secs(604_800);
 
 /// How long a connection waits for its branch's data to be created.
 const DATA_WAIT: Duration = Duration::from_secs(55);
@@ -75,6 +82,9 @@ pub struct PgConfig {
     /// Suspend idle computes after this long instead of their endpoint's suspend timeout
     /// (whose minimum, 60 s, is long for tests); endpoints without suspension never suspend.
     pub suspend_after: Option<Duration>,
+    /// Keep this much history for every project instead of its `history_retention_duration`
+    /// (whose minimum, 2 days, is long for tests of pruning).
+    pub history_retention: Option<Duration>,
 }
 
 /// A listening endpoint.
@@ -99,6 +109,7 @@ pub struct PgRuntime {
     /// Refuse sessions without TLS.
     pub require_tls: bool,
     suspend_after: Option<Duration>,
+    history_retention: Option<Duration>,
     clusters: Mutex<HashMap<String, Arc<Cluster>>>,
     branch_of: Mutex<HashMap<String, String>>,
     endpoints: Mutex<HashMap<String, Served>>,
@@ -156,10 +167,12 @@ impl PgRuntime {
             clusters: root.join("pg"),
             sockets: sockets.path().to_path_buf(),
             logs: root.join("logs"),
+            history: root.join("history"),
             durable: config.data_dir.is_some(),
         };
         dirs.push(sockets);
         env.private_dir(&env.clusters)?;
+        env.private_dir(&env.history)?;
         std::fs::create_dir_all(&env.logs).map_err(|e| PgError::Setup(format!("logs: {e}")))?;
         let port = match config.port {
             0 => addresses::free_port()?,
@@ -180,6 +193,7 @@ impl PgRuntime {
             ca_path,
             require_tls: config.require_tls,
             suspend_after: config.suspend_after,
+            history_retention: config.history_retention,
             clusters: Mutex::new(HashMap::new()),
             branch_of: Mutex::new(HashMap::new()),
             endpoints: Mutex::new(HashMap::new()),
@@ -193,10 +207,15 @@ impl PgRuntime {
         });
         let weak = Arc::downgrade(&rt);
         let monitor = handle.spawn(async move {
+            let mut last_history = std::time::Instant::now();
             loop {
                 tokio::time::sleep(IDLE_CHECK).await;
                 let Some(rt) = weak.upgrade() else { break };
                 rt.suspend_idle().await;
+                if last_history.elapsed() >= HISTORY_CHECK {
+                    rt.maintain_history().await;
+                    last_history = std::time::Instant::now();
+                }
             }
         });
         if let Ok(mut m) = rt.monitor.lock() {
@@ -383,7 +402,7 @@ impl PgRuntime {
                     let Some(rt) = weak.upgrade() else { break };
                     let mut result = Ok(());
                     for effect in job.effects {
-                        result = rt.apply(effect).await;
+                        result = rt.apply(effect, &job.gate).await;
                         if result.is_err() {
                             break;
                         }
@@ -423,7 +442,9 @@ impl PgRuntime {
             let mut cmd = self.env.run_as.command(self.env.bins.bin("initdb"));
             cmd.arg("-D")
                 .arg(&partial)
-                .args(["-U", cluster::ADMIN_USER, "--auth=trust", "-E", "UTF8", "--no-locale"]);
+                .args(["-U", cluster::ADMIN_USER, "--auth=trust", "-E", "UTF8", "--no-locale"])
+                // 1 MB WAL segments: every branch archives its WAL, most of them write little.
+                .arg("--wal-segsize=1");
             if !self.env.durable {
                 cmd.arg("--no-sync");
             }
@@ -433,6 +454,8 @@ impl PgRuntime {
             setup.extend(effects::project_owner(owner));
             let result = run_statements(&template, &self.env, "postgres", &setup).await;
             template.stop().await;
+            // A template has no history of its own (each project's starts at its copy).
+            let _ = std::fs::remove_dir_all(history::dir(&self.env, &template.id));
             result?;
             publish(&partial, &dir)
         })
@@ -440,7 +463,7 @@ impl PgRuntime {
         Ok(dir)
     }
 
-    async fn apply(&self, effect: Effect) -> Result<(), PgError> {
+    async fn apply(&self, effect: Effect, gate: &Gate) -> Result<(), PgError> {
         match effect {
             Effect::InitProject { cluster, owner } => {
                 let template = self.template(&owner).await?;
@@ -450,6 +473,8 @@ impl PgRuntime {
                 }
                 let partial = self.partial(&cluster);
                 cluster::copy_dir(&self.env, &template, &partial).await?;
+                let start = history::controldata(&self.env, &partial).await?.checkpoint;
+                history::keep_base(&self.env, &cluster, &partial, start).await?;
                 publish(&partial, &dest)
             }
             Effect::CloneBranch { cluster, source } => {
@@ -458,18 +483,32 @@ impl PgRuntime {
                     return Ok(());
                 }
                 let partial = self.partial(&cluster);
-                match source {
-                    CloneSource::Branch(id) => self.cluster(&id).copy_to(&self.env, &partial).await?,
+                let (lsn, time) = match source {
+                    CloneSource::Branch(id) => (self.cluster(&id).copy_to(&self.env, &partial).await?, None),
                     CloneSource::Snapshot(id) => {
-                        cluster::copy_dir(&self.env, &self.env.data_dir(&id), &partial).await?
+                        cluster::copy_dir(&self.env, &self.env.data_dir(&id), &partial).await?;
+                        (history::controldata(&self.env, &partial).await?.checkpoint, None)
                     }
-                }
-                publish(&partial, &dest)
+                    CloneSource::PointInTime(id, target) => {
+                        let r = self.restore(&id, target, &partial, &cluster).await?;
+                        match target {
+                            RecoveryTarget::Lsn(l) => (l, r.time),
+                            RecoveryTarget::Time(t) => (r.lsn, Some(t)),
+                        }
+                    }
+                };
+                history::keep_base(&self.env, &cluster, &partial, lsn).await?;
+                publish(&partial, &dest)?;
+                self.record_branch_point(&cluster, lsn, time, gate);
+                Ok(())
             }
-            Effect::Snapshot { snapshot, source } => {
+            Effect::Snapshot { snapshot, source, at } => {
                 let dest = self.env.data_dir(&snapshot);
                 let partial = self.partial(&snapshot);
-                self.cluster(&source).copy_to(&self.env, &partial).await?;
+                match at {
+                    None => drop(self.cluster(&source).copy_to(&self.env, &partial).await?),
+                    Some(target) => drop(self.restore(&source, target, &partial, &snapshot).await?),
+                }
                 let _ = std::fs::remove_dir_all(&dest);
                 publish(&partial, &dest)
             }
@@ -491,6 +530,7 @@ impl PgRuntime {
                     m.remove(&cluster);
                 }
                 let _ = tokio::fs::remove_dir_all(c.data_dir()).await;
+                let _ = tokio::fs::remove_dir_all(history::dir(&self.env, &cluster)).await;
                 Ok(())
             }
             Effect::Sql {
@@ -553,6 +593,114 @@ impl PgRuntime {
         }
         let sql = vec![Statement(format!("DROP ROLE IF EXISTS {}", effects::ident(role)))];
         run_statements(c, &self.env, "postgres", &sql).await
+    }
+
+    /// Writes into `dest` the data of cluster `source` at `target` (see [`history::restore`]),
+    /// after making sure its WAL up to now is archived; refuses an LSN it has not reached.
+    async fn restore(
+        &self,
+        source: &str,
+        target: RecoveryTarget,
+        dest: &std::path::Path,
+        becomes: &str,
+    ) -> Result<Restored, PgError> {
+        let parent = self.cluster(source);
+        parent.flush_archive().await?;
+        if let RecoveryTarget::Lsn(l) = target {
+            let end = if parent.is_running() {
+                parent.current_lsn().await?
+            } else {
+                history::controldata(&self.env, parent.data_dir()).await?.checkpoint
+            };
+            if l > end {
+                return Err(PgError::Setup(format!(
+                    "source_branch_lsn {l} is ahead of the source branch (its current LSN is {end})"
+                )));
+            }
+        }
+        history::restore(&self.env, source, target, dest, becomes).await
+    }
+
+    /// Writes where a new branch's data starts into its status (`source_branch_lsn`, and
+    /// `source_branch_time` when a restore found it).
+    fn record_branch_point(&self, cluster: &str, lsn: Lsn, time: Option<chrono::DateTime<chrono::Utc>>, gate: &Gate) {
+        gate.learn("status.source_branch_lsn", json!(lsn.to_string()));
+        if let Some(t) = time {
+            gate.learn("status.source_branch_time", json!(wire::ts(t)));
+        }
+        let Some(branch) = self.branch_of.lock().ok().and_then(|m| m.get(cluster).cloned()) else {
+            return;
+        };
+        let Ok(mut store) = self.store.lock() else { return };
+        if let Some(v) = store.value_mut(&branch) {
+            wire::set(v, "status.source_branch_lsn", json!(lsn.to_string()));
+            if let Some(t) = time {
+                wire::set(v, "status.source_branch_time", json!(wire::ts(t)));
+            }
+        }
+    }
+
+    /// The oldest LSN a branch's retained history can restore (`None`: no history yet).
+    pub fn earliest_lsn(&self, cluster: &str) -> Option<Lsn> {
+        history::bases(&self.env, cluster).first().map(|b| b.lsn)
+    }
+
+    /// How much history every project keeps, when set for all (tests of pruning).
+    pub fn history_retention(&self) -> Option<Duration> {
+        self.history_retention
+    }
+
+    /// How much history a cluster keeps: the override, else its project's
+    /// `history_retention_duration`.
+    fn retention_of(&self, cluster: &str) -> Duration {
+        if let Some(r) = self.history_retention {
+            return r;
+        }
+        let Some(branch) = self.branch_of.lock().ok().and_then(|m| m.get(cluster).cloned()) else {
+            return DEFAULT_RETENTION;
+        };
+        let project = crate::resources::op_root(&branch);
+        let store = self.store.lock().ok();
+        store
+            .as_ref()
+            .and_then(|s| s.value(&project))
+            .and_then(|p| {
+                wire::get(p, "status.history_retention_duration")
+                    .or_else(|| wire::get(p, "spec.history_retention_duration"))
+            })
+            .and_then(Value::as_str)
+            .and_then(wire::parse_duration)
+            .map_or(DEFAULT_RETENTION, Duration::from_secs_f64)
+    }
+
+    /// Gives every branch whose data changed a new base backup once its newest is a quarter
+    /// of its retention window old, and removes history older than the window.
+    async fn maintain_history(&self) {
+        let clusters: Vec<Arc<Cluster>> = self
+            .clusters
+            .lock()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default();
+        let now = chrono::Utc::now();
+        for c in clusters {
+            let Some(newest) = history::bases(&self.env, &c.id).pop() else {
+                continue;
+            };
+            let retention = self.retention_of(&c.id);
+            let every = (retention / 4).max(Duration::from_secs(1));
+            let age = (now - newest.time).to_std().unwrap_or_default();
+            if age >= every
+                && (c.take_changed() || c.is_running())
+                && let Err(e) = history::take_base(&self.env, &c).await
+            {
+                tracing::warn!(cluster = %c.id, error = %e, "base backup failed");
+                continue;
+            }
+            let keep_from = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+            if let Err(e) = history::prune(&self.env, &c.id, keep_from).await {
+                tracing::warn!(cluster = %c.id, error = %e, "pruning history failed");
+            }
+        }
     }
 
     /// A fresh (removed) place to write a cluster's data before it is published.

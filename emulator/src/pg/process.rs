@@ -81,7 +81,13 @@ fn user_ids(name: &str) -> Option<(u32, u32)> {
 
 /// Runs a short-lived program to completion; a failure carries its exit status and the
 /// tail of its output (programs here never see secrets).
-pub async fn run(mut cmd: Command, what: &str) -> Result<(), PgError> {
+pub async fn run(cmd: Command, what: &str) -> Result<(), PgError> {
+    output(cmd, what).await.map(drop)
+}
+
+/// Runs a short-lived program to completion and returns its standard output; a failure
+/// carries its exit status and the tail of its output.
+pub async fn output(mut cmd: Command, what: &str) -> Result<String, PgError> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let out = tokio::process::Command::from(cmd)
         .kill_on_drop(true)
@@ -89,7 +95,7 @@ pub async fn run(mut cmd: Command, what: &str) -> Result<(), PgError> {
         .await
         .map_err(|e| PgError::Setup(format!("{what}: {e}")))?;
     if out.status.success() {
-        return Ok(());
+        return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
     }
     let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stdout));

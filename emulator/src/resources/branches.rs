@@ -155,7 +155,17 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         return Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)));
     }
     validate(ctx, &project, &spec)?;
-    real::check_no_point_in_time(ctx, &spec)?;
+    let default_branch = wire::str_at(&pv, "status.default_branch")?
+        .unwrap_or_default()
+        .to_string();
+    let at = match wire::str_at(&spec, "source_snapshot")? {
+        Some(_) => None,
+        None => real::point_in_time(
+            ctx,
+            &spec,
+            wire::str_at(&spec, "source_branch")?.unwrap_or(&default_branch),
+        )?,
+    };
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
     }
@@ -169,14 +179,17 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     if let Some(snap) = wire::str_at(&spec, "source_snapshot")? {
         wire::set(&mut status, "source_snapshot", json!(snap));
     } else {
-        let default = wire::str_at(&pv, "status.default_branch")?
-            .unwrap_or_default()
-            .to_string();
-        let src = wire::str_at(&spec, "source_branch")?.map_or(default, str::to_string);
-        let lsn = wire::str_at(&spec, "source_branch_lsn")?.map_or_else(ids::lsn, str::to_string);
+        let src = wire::str_at(&spec, "source_branch")?.map_or(default_branch, str::to_string);
+        // With real databases the branch point is written once the copy or restore knows it.
+        let lsn = match wire::str_at(&spec, "source_branch_lsn")? {
+            Some(l) => Some(l.to_string()),
+            None => (!real::on(ctx)).then(ids::lsn),
+        };
         let time = wire::ts_at(&spec, "source_branch_time")?.map_or_else(|| now.clone(), wire::ts);
         wire::set(&mut status, "source_branch", json!(src));
-        wire::set(&mut status, "source_branch_lsn", json!(lsn));
+        if let Some(lsn) = lsn {
+            wire::set(&mut status, "source_branch_lsn", json!(lsn));
+        }
         wire::set(&mut status, "source_branch_time", json!(time));
     }
     wire::set(&mut v, "status", status);
@@ -189,7 +202,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     if real::on(ctx) {
         let snapshot = wire::str_at(&v, "status.source_snapshot")?.map(str::to_string);
         let source = wire::str_at(&v, "status.source_branch")?.map(str::to_string);
-        real::clone_branch(ctx, &name, source.as_deref(), snapshot.as_deref());
+        real::clone_branch(ctx, &name, source.as_deref(), snapshot.as_deref(), at);
     }
     endpoints::insert_primary(ctx, &name)?;
     Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))

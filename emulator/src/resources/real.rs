@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::Ctx;
 use crate::errors::ApiError;
 use crate::pg::effects::{self, CloneSource, Effect, RoleAttributes};
+use crate::pg::history::{Lsn, RecoveryTarget};
 use crate::wire;
 
 /// The cluster id of a branch or snapshot (its `uid`).
@@ -19,20 +20,88 @@ pub fn on(ctx: &Ctx<'_>) -> bool {
     ctx.pg.is_some()
 }
 
-/// Refuses point-in-time sources, which `--postgres` mode does not model.
-pub fn check_no_point_in_time(ctx: &Ctx<'_>, spec: &Value) -> Result<(), ApiError> {
-    if !on(ctx) {
-        return Ok(());
-    }
-    for field in ["source_branch_lsn", "source_branch_time"] {
-        if !wire::is_empty(spec.get(field)) {
+/// The point of `source`'s history a new branch or snapshot starts from
+/// (`spec.source_branch_time` / `spec.source_branch_lsn`; `None`: now), refused when it is
+/// in the future, before the source branch existed or outside its project's
+/// `history_retention_duration`. Only checked with real databases behind the API.
+pub fn point_in_time(ctx: &Ctx<'_>, spec: &Value, source: &str) -> Result<Option<RecoveryTarget>, ApiError> {
+    let Some(pg) = &ctx.pg else { return Ok(None) };
+    let branch = ctx.live("Branch", source)?;
+    let retention = pg.history_retention().unwrap_or_else(|| retention_of(ctx, source));
+    let window_start = ctx.now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    let window = || {
+        format!(
+            "the history of '{source}' is kept for {}s (the project's history_retention_duration), \
+             from {}",
+            retention.as_secs(),
+            wire::ts(window_start)
+        )
+    };
+    if let Some(t) = wire::ts_at(spec, "source_branch_time")? {
+        if t > ctx.now {
             return Err(ApiError::invalid(format!(
-                "spec.{field}: point-in-time branching is not supported by lakebase-emulator --postgres; \
-                 branch from the current state (leave spec.{field} unset) or from a snapshot"
+                "spec.source_branch_time {} is in the future (now is {})",
+                wire::ts(t),
+                ctx.ts()
             )));
         }
+        if t < window_start {
+            return Err(ApiError::invalid(format!(
+                "spec.source_branch_time {} is outside the restore window: {}",
+                wire::ts(t),
+                window()
+            )));
+        }
+        if let Some(created) = wire::ts_at(&branch, "create_time")?
+            && t < created
+        {
+            return Err(ApiError::invalid(format!(
+                "spec.source_branch_time {} is before '{source}' was created ({})",
+                wire::ts(t),
+                wire::ts(created)
+            )));
+        }
+        return Ok(Some(RecoveryTarget::Time(t)));
     }
-    Ok(())
+    let Some(text) = wire::str_at(spec, "source_branch_lsn")? else {
+        return Ok(None);
+    };
+    let lsn: Lsn = text
+        .parse()
+        .map_err(|e| ApiError::invalid(format!("spec.source_branch_lsn: {e}")))?;
+    if let Some(start) = wire::str_at(&branch, "status.source_branch_lsn")?.and_then(|l| l.parse::<Lsn>().ok())
+        && lsn < start
+    {
+        return Err(ApiError::invalid(format!(
+            "spec.source_branch_lsn {lsn} is before '{source}' was created (at LSN {start})"
+        )));
+    }
+    if let Some(earliest) = cluster_of(ctx, source).and_then(|c| pg.earliest_lsn(&c))
+        && lsn < earliest
+    {
+        return Err(ApiError::invalid(format!(
+            "spec.source_branch_lsn {lsn} is outside the restore window: {} (its oldest LSN is {earliest})",
+            window()
+        )));
+    }
+    Ok(Some(RecoveryTarget::Lsn(lsn)))
+}
+
+/// A project's `history_retention_duration` (the service's default when unset).
+fn retention_of(ctx: &Ctx<'_>, branch: &str) -> std::time::Duration {
+    let project = super::op_root(branch);
+    ctx.store
+        .value(&project)
+        .and_then(|p| {
+            wire::get(p, "status.history_retention_duration")
+                .or_else(|| wire::get(p, "spec.history_retention_duration"))
+        })
+        .and_then(Value::as_str)
+        .and_then(wire::parse_duration)
+        .map_or(
+            std::time::Duration::from_secs(604_800),
+            std::time::Duration::from_secs_f64,
+        )
 }
 
 /// Starts listening for a new endpoint; its address.
@@ -87,12 +156,22 @@ pub fn set_hosts(v: &mut Value, host: &str) {
     wire::set(v, "status.hosts", hosts);
 }
 
-/// Queues a new branch's data copy from its source.
-pub fn clone_branch(ctx: &mut Ctx<'_>, branch: &str, source_branch: Option<&str>, snapshot: Option<&str>) {
+/// Queues a new branch's data copy from its source (at a point of its history when
+/// `at` is set).
+pub fn clone_branch(
+    ctx: &mut Ctx<'_>,
+    branch: &str,
+    source_branch: Option<&str>,
+    snapshot: Option<&str>,
+    at: Option<RecoveryTarget>,
+) {
     let Some(cluster) = cluster_of(ctx, branch) else { return };
     let source = match (snapshot, source_branch) {
         (Some(s), _) => cluster_of(ctx, s).map(CloneSource::Snapshot),
-        (None, Some(b)) => cluster_of(ctx, b).map(CloneSource::Branch),
+        (None, Some(b)) => cluster_of(ctx, b).map(|c| match at {
+            Some(target) => CloneSource::PointInTime(c, target),
+            None => CloneSource::Branch(c),
+        }),
         (None, None) => None,
     };
     if let Some(source) = source {

@@ -38,7 +38,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
             "spec.source_branch_lsn and spec.source_branch_time are mutually exclusive",
         ));
     }
-    real::check_no_point_in_time(ctx, &spec)?;
+    let at = real::point_in_time(ctx, &spec, src)?;
     if let Some(op) = ctx.failing(&name, KIND) {
         return Ok(op);
     }
@@ -61,7 +61,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     wire::set(&mut v, "spec", spec);
     ctx.store.put(&name, v.clone(), None);
     if let (Some(snapshot), Some(source)) = (real::cluster_of(ctx, &name), real::cluster_of(ctx, &src)) {
-        ctx.effect(Effect::Snapshot { snapshot, source });
+        ctx.effect(Effect::Snapshot { snapshot, source, at });
     }
     Ok(ctx.op(&name, KIND, Outcome::Resource(KIND, v)))
 }
