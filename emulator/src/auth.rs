@@ -140,7 +140,7 @@ pub async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
                 register(&state, &issued.access_token, state.user.clone());
                 ([(header::CACHE_CONTROL, "no-store")], Json(issued.body)).into_response()
             }
-            Err(resp) => resp,
+            Err(e) => e.into_response(),
         };
     }
     state.oauth.count("client_credentials");

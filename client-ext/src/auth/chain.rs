@@ -134,6 +134,7 @@ mod tests {
             "no login method applies",
             "  pat: no token (DATABRICKS_TOKEN)",
             "  oauth-m2m: no client_secret (DATABRICKS_CLIENT_SECRET)",
+            "  external-browser: only used when auth_type is external-browser",
             "  databricks-cli: ",
             "host (environment DATABRICKS_HOST)",
             "client_id (profile \"dev\" of /x/.databrickscfg)",

@@ -19,7 +19,7 @@
 //! 5. `env-oidc`, 6. `file-oidc`, 7. `github-oidc`, 8. `azure-client-secret`,
 //!    9. `github-oidc-azure`, 10. `azure-cli`, 11. `azure-devops-oidc`;
 //! 12. **`external-browser`**: OAuth U2M in the browser, only when named by `auth_type`
-//!     (as in the Python SDK), with an on-disk token cache;
+//!     (as in the Python SDK), with an on-disk token cache ([`u2m`]);
 //! 13. **`databricks-cli`**: the token of `databricks auth token` ([`cli`]);
 //! 14. `runtime-oauth`, 15. `runtime`, 16. `google-credentials`, 17. `google-id`,
 //!     18. `model-serving`.
@@ -46,6 +46,7 @@ pub mod pat;
 pub mod profile;
 pub mod settings;
 pub mod token;
+pub mod u2m;
 
 pub use auth_type::AuthType;
 pub use chain::{Configured, CredentialsStrategy};
@@ -92,6 +93,7 @@ pub fn default_strategies() -> Vec<Arc<dyn CredentialsStrategy>> {
     vec![
         Arc::new(pat::PatStrategy),
         Arc::new(m2m::OAuthM2mStrategy),
+        Arc::new(u2m::ExternalBrowserStrategy),
         Arc::new(cli::DatabricksCliStrategy),
     ]
 }

@@ -94,6 +94,33 @@ pub fn error(status: StatusCode, code: &str, description: &str) -> Response {
         .into_response()
 }
 
+/// A token endpoint error: its RFC 6749 status, `error` and `error_description`.
+#[derive(Clone, Copy, Debug)]
+pub struct OAuthError {
+    /// `400` for most, `401` for `invalid_client`.
+    pub status: StatusCode,
+    /// The OAuth `error` code.
+    pub code: &'static str,
+    /// The `error_description`.
+    pub description: &'static str,
+}
+
+impl OAuthError {
+    fn bad(code: &'static str, description: &'static str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            description,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        error(self.status, self.code, self.description)
+    }
+}
+
 fn bad_request(code: &str, description: &str) -> Response {
     error(StatusCode::BAD_REQUEST, code, description)
 }
@@ -263,47 +290,53 @@ impl AuthorizationServer {
         form: &HashMap<String, String>,
         headers: &HeaderMap,
         lifetime: Duration,
-    ) -> Result<Issued, Response> {
+    ) -> Result<Issued, OAuthError> {
         let grant_type = form.get("grant_type").map(String::as_str).unwrap_or("");
         self.count(grant_type);
         let get = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
         let client_id = basic_client_id(headers).or_else(|| get("client_id").map(str::to_owned));
         let Some(client_id) = client_id else {
-            return Err(error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client_id is required.",
-            ));
+            return Err(OAuthError {
+                status: StatusCode::UNAUTHORIZED,
+                code: "invalid_client",
+                description: "client_id is required.",
+            });
         };
         let mut grants = self.grants();
         let now = Instant::now();
         match grant_type {
             "authorization_code" => {
                 let (Some(code), Some(verifier)) = (get("code"), get("code_verifier")) else {
-                    return Err(bad_request("invalid_request", "code and code_verifier are required."));
+                    return Err(OAuthError::bad(
+                        "invalid_request",
+                        "code and code_verifier are required.",
+                    ));
                 };
                 // Single use: the code is gone whatever happens next.
                 let Some(grant) = grants.codes.remove(code) else {
-                    return Err(bad_request(
+                    return Err(OAuthError::bad(
                         "invalid_grant",
                         "The authorization code is invalid or was already used.",
                     ));
                 };
                 if grant.expires <= now {
-                    return Err(bad_request("invalid_grant", "The authorization code has expired."));
+                    return Err(OAuthError::bad("invalid_grant", "The authorization code has expired."));
                 }
                 if grant.client_id != client_id {
-                    return Err(bad_request("invalid_grant", "The code was issued to another client."));
+                    return Err(OAuthError::bad(
+                        "invalid_grant",
+                        "The code was issued to another client.",
+                    ));
                 }
                 if get("redirect_uri") != Some(grant.redirect_uri.as_str()) {
-                    return Err(bad_request(
+                    return Err(OAuthError::bad(
                         "invalid_grant",
                         "redirect_uri does not match the authorization request.",
                     ));
                 }
                 let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
                 if digest != grant.challenge {
-                    return Err(bad_request(
+                    return Err(OAuthError::bad(
                         "invalid_grant",
                         "PKCE verification failed: code_verifier does not match.",
                     ));
@@ -312,27 +345,27 @@ impl AuthorizationServer {
             }
             "refresh_token" => {
                 let Some(refresh) = get("refresh_token") else {
-                    return Err(bad_request("invalid_request", "refresh_token is required."));
+                    return Err(OAuthError::bad("invalid_request", "refresh_token is required."));
                 };
                 // Rotation: a refresh token works once.
                 let Some(grant) = grants.refresh.remove(refresh) else {
-                    return Err(bad_request(
+                    return Err(OAuthError::bad(
                         "invalid_grant",
                         "Refresh token is invalid, expired or already used.",
                     ));
                 };
                 if grant.expires <= now {
-                    return Err(bad_request("invalid_grant", "Refresh token has expired."));
+                    return Err(OAuthError::bad("invalid_grant", "Refresh token has expired."));
                 }
                 if grant.client_id != client_id {
-                    return Err(bad_request(
+                    return Err(OAuthError::bad(
                         "invalid_grant",
                         "The refresh token was issued to another client.",
                     ));
                 }
                 Ok(self.issue(&mut grants, &client_id, &grant.scope, lifetime))
             }
-            _ => Err(bad_request(
+            _ => Err(OAuthError::bad(
                 "unsupported_grant_type",
                 "Supported: authorization_code, refresh_token, client_credentials.",
             )),
@@ -393,7 +426,7 @@ mod tests {
             ("code_verifier", "wrong-verifier"),
         ]);
         let e = s.token(&form, &h, Duration::from_secs(60)).err().unwrap();
-        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        assert_eq!((e.status, e.code), (StatusCode::BAD_REQUEST, "invalid_grant"));
         // the code was burnt by the failed attempt
         form.insert("code_verifier".into(), VERIFIER.into());
         assert!(s.token(&form, &h, Duration::from_secs(60)).is_err());
@@ -401,7 +434,7 @@ mod tests {
         form.insert("code".into(), code);
         let issued = match s.token(&form, &h, Duration::from_secs(60)) {
             Ok(i) => i,
-            Err(r) => panic!("{:?}", r.status()),
+            Err(r) => panic!("{r:?}"),
         };
         let refresh = issued.body["refresh_token"].as_str().unwrap().to_owned();
         let rf = q(&[
@@ -412,7 +445,7 @@ mod tests {
         let second = s.token(&rf, &h, Duration::from_secs(60)).ok().unwrap();
         assert_ne!(second.body["refresh_token"], issued.body["refresh_token"]);
         let reused = s.token(&rf, &h, Duration::from_secs(60)).err().unwrap();
-        assert_eq!(reused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!((reused.status, reused.code), (StatusCode::BAD_REQUEST, "invalid_grant"));
         assert_eq!(s.grant_counts()["refresh_token"], 2);
         assert_eq!(s.grant_counts()["authorization_code"], 3);
     }
