@@ -34,6 +34,7 @@ mod faults;
 pub mod fuzzing;
 mod ids;
 mod mask;
+pub mod oauth;
 mod operations;
 mod paging;
 mod persist;
@@ -140,6 +141,18 @@ impl EmulatorBuilder {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
         });
+        self
+    }
+
+    /// Public OAuth client ids accepted by `/oidc/v1/authorize` besides `databricks-cli`.
+    pub fn oauth_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.config.oauth.client_ids.push(client_id.into());
+        self
+    }
+
+    /// How long OAuth refresh tokens may be used (default 30 days).
+    pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.oauth.refresh_token_lifetime = lifetime;
         self
     }
 
@@ -311,6 +324,17 @@ impl Emulator {
             .lock()
             .map(|l| l.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// OAuth token requests received by grant type (`authorization_code`, `refresh_token`,
+    /// `client_credentials`), and `authorize` for authorization requests.
+    pub fn oauth_grant_counts(&self) -> BTreeMap<String, u64> {
+        self.state.oauth.grant_counts()
+    }
+
+    /// Makes every OAuth refresh token issued so far unusable (an expired or revoked login).
+    pub fn revoke_refresh_tokens(&self) {
+        self.state.oauth.revoke_refresh_tokens();
     }
 
     /// Total HTTP requests received (all routes).
