@@ -40,6 +40,12 @@ fn list_streams_every_seeded_project() {
     for key in ["wall_s", "items_per_s", "page_size"] {
         assert!(keys(list).contains(&key), "{list}");
     }
+    // The floor fetched the same pages, and the per-page split adds up.
+    assert_eq!(list["pages"], 3, "{list}");
+    let num = |key: &str| list[key].as_f64().unwrap_or_else(|| panic!("no {key}: {list}"));
+    let parts = num("page_transfer_ms") + num("page_decode_ms") + num("page_rest_ms");
+    assert!((num("page_ms") - parts).abs() < 0.001, "{list}");
+    assert!(num("floor_ratio") > 0.0, "{list}");
 }
 
 #[test]
