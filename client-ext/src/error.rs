@@ -879,10 +879,56 @@ impl Error {
         self.class() == ErrorClass::NotFound
     }
 
-    /// The resource already exists or conflicts with the request (409 class:
-    /// `ALREADY_EXISTS`, `RESOURCE_ALREADY_EXISTS`, `RESOURCE_CONFLICT`, `ABORTED`).
+    /// The resource already exists: the error code is `ALREADY_EXISTS` or
+    /// `RESOURCE_ALREADY_EXISTS`. Other conflicts (`ABORTED`, the 409 an endpoint answers
+    /// while it reconciles) are [`is_conflict`](Self::is_conflict) but not this.
+    ///
+    /// ```
+    /// let e = lakebase::Error::from(lakebase::ApiError::from_response(
+    ///     409, "Conflict", &Default::default(),
+    ///     br#"{"error_code":"ABORTED","message":"reconciliation in progress"}"#,
+    /// ));
+    /// assert!(e.is_conflict() && !e.is_already_exists());
+    /// ```
     pub fn is_already_exists(&self) -> bool {
+        matches!(
+            self.error_code(),
+            Some(ErrorCode::AlreadyExists | ErrorCode::ResourceAlreadyExists)
+        )
+    }
+
+    /// The request conflicts with the resource's state (the 409 class: `ALREADY_EXISTS`,
+    /// `RESOURCE_ALREADY_EXISTS`, `RESOURCE_CONFLICT`, `ABORTED`).
+    pub fn is_conflict(&self) -> bool {
         self.class() == ErrorClass::ResourceConflict
+    }
+
+    /// A deadline passed: a wait or retry budget ran out ([`Error::Timeout`]), a request
+    /// timed out in transport, or the server answered 504 / `DEADLINE_EXCEEDED`.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Transport(t) | Error::MaybeApplied { source: t, .. } => t.kind == TransportErrorKind::Timeout,
+            _ => self.class() == ErrorClass::DeadlineExceeded,
+        }
+    }
+
+    /// The request did not get an HTTP answer (connect, TLS, timeout, reset): a
+    /// [`Error::Transport`], or a [`Error::MaybeApplied`] mutation whose answer was lost.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Error::Transport(_) | Error::MaybeApplied { .. })
+    }
+
+    /// The request id the server gave an API error (a `RequestInfo` detail or the
+    /// `x-request-id` header): what Databricks support asks for.
+    pub fn request_id(&self) -> Option<&str> {
+        self.as_api_error().and_then(|e| e.request_id.as_deref())
+    }
+
+    /// How long the server asked the caller to wait before retrying (`Retry-After` or a
+    /// `RetryInfo` detail), on an API error.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.as_api_error().and_then(|e| e.retry_after)
     }
 
     /// The caller lacks permission (403).
@@ -921,6 +967,47 @@ mod tests {
 
     fn parse(status: u16, reason: &str, body: &str) -> ApiError {
         ApiError::from_response(status, reason, &HeaderMap::new(), body.as_bytes())
+    }
+
+    #[test]
+    fn already_exists_is_only_the_already_exists_codes_and_conflict_is_the_409_class() {
+        let e = |status, body: &str| Error::from(parse(status, "x", body));
+        let exists = e(409, r#"{"error_code":"ALREADY_EXISTS","message":"m"}"#);
+        assert!(exists.is_already_exists() && exists.is_conflict());
+        let exists = e(409, r#"{"error_code":"RESOURCE_ALREADY_EXISTS","message":"m"}"#);
+        assert!(exists.is_already_exists() && exists.is_conflict());
+        for other in [
+            r#"{"error_code":"ABORTED","message":"m"}"#,
+            r#"{"error_code":"RESOURCE_CONFLICT","message":"Endpoint is in reconciliation"}"#,
+            "",
+        ] {
+            let conflict = e(409, other);
+            assert!(conflict.is_conflict() && !conflict.is_already_exists(), "{other}");
+        }
+        assert!(!e(404, r#"{"error_code":"NOT_FOUND","message":"m"}"#).is_conflict());
+    }
+
+    #[test]
+    fn timeout_transport_request_id_and_retry_after_predicates() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", HeaderValue::from_static("req-7"));
+        headers.insert("retry-after", HeaderValue::from_static("3"));
+        let busy = Error::from(ApiError::from_response(429, "x", &headers, b"{}"));
+        assert_eq!(busy.request_id(), Some("req-7"));
+        assert_eq!(busy.retry_after(), Some(Duration::from_secs(3)));
+        assert!(!busy.is_timeout() && !busy.is_transport());
+        assert!(Error::from(parse(504, "x", "")).is_timeout());
+        let wait = Error::Timeout {
+            kind: TimeoutKind::EndpointSettle,
+            elapsed: Duration::from_secs(1),
+            attempts: 1,
+            last_error: None,
+        };
+        assert!(wait.is_timeout() && !wait.is_transport() && wait.request_id().is_none());
+        let timed_out = Error::from(TransportError::new(TransportErrorKind::Timeout, "slow"));
+        assert!(timed_out.is_timeout() && timed_out.is_transport());
+        let refused = Error::from(TransportError::new(TransportErrorKind::Connect, "refused"));
+        assert!(!refused.is_timeout() && refused.is_transport());
     }
 
     #[test]

@@ -57,7 +57,8 @@ pub enum NameError {
         kind: IdKind,
         /// The offending value.
         value: String,
-        /// The pattern it must match (an ECMAScript regular expression from the spec).
+        /// A pattern it must match (an ECMAScript regular expression from the spec: the
+        /// service's observed rule where the spec records one, else the documented one).
         rule: &'static str,
     },
     /// A full resource name does not have the expected structure.
@@ -87,37 +88,46 @@ pub trait ResourceName:
     fn as_str(&self) -> &str;
 }
 
-/// The rule of one kind of id: the `pattern` the spec gives its path parameters, compiled
-/// on first use (ECMAScript syntax with the `u` flag, so lengths count characters).
+/// The rule of one kind of id: the `pattern` the spec gives its path parameters and, where
+/// the service was observed to apply another rule, that one too (`x-lakebase-observed-pattern`).
+/// An id is refused only when it breaks both, so the client never refuses an id the service
+/// takes. Patterns compile on first use (ECMAScript syntax with the `u` flag, so lengths
+/// count characters).
 pub(crate) struct IdRule {
     kind: IdKind,
     pattern: &'static str,
+    observed: Option<&'static str>,
     regex: OnceLock<Option<regress::Regex>>,
+    observed_regex: OnceLock<Option<regress::Regex>>,
 }
 
 impl IdRule {
-    /// The rule for `kind`: ids must match `pattern` (anchored with `^` and `$`).
-    pub(crate) const fn new(kind: IdKind, pattern: &'static str) -> Self {
+    /// The rule for `kind`: ids must match `pattern` or `observed` (anchored with `^` and `$`).
+    pub(crate) const fn new(kind: IdKind, pattern: &'static str, observed: Option<&'static str>) -> Self {
         IdRule {
             kind,
             pattern,
+            observed,
             regex: OnceLock::new(),
+            observed_regex: OnceLock::new(),
         }
     }
 
     /// Fails with [`NameError::InvalidId`] when `id` breaks the rule. A pattern that does not
     /// compile refuses every id (codegen lints the spec's patterns, so this does not happen).
     pub(crate) fn check(&self, id: &str) -> Result<(), NameError> {
-        let regex = self
-            .regex
-            .get_or_init(|| regress::Regex::with_flags(self.pattern, "u").ok());
-        if regex.as_ref().is_some_and(|r| r.find(id).is_some()) {
+        let matches = |cell: &OnceLock<Option<regress::Regex>>, pattern: &str| {
+            cell.get_or_init(|| regress::Regex::with_flags(pattern, "u").ok())
+                .as_ref()
+                .is_some_and(|r| r.find(id).is_some())
+        };
+        if matches(&self.regex, self.pattern) || self.observed.is_some_and(|o| matches(&self.observed_regex, o)) {
             Ok(())
         } else {
             Err(NameError::InvalidId {
                 kind: self.kind,
                 value: id.to_owned(),
-                rule: self.pattern,
+                rule: self.observed.unwrap_or(self.pattern),
             })
         }
     }
@@ -547,8 +557,24 @@ mod tests {
         ];
         for (id, ok) in cases {
             assert_eq!(branch.role(id).is_ok(), *ok, "role {id:?}");
-            assert_eq!(branch.database(id).is_ok(), *ok, "database {id:?}");
         }
+        // Database ids: the documented rule, or the one the service was observed to apply
+        // (a letter first, 1-63, no trailing hyphen), so short ids like `db1` pass.
+        for (id, ok) in cases {
+            let observed = matches!(*id, "abc");
+            assert_eq!(branch.database(id).is_ok(), *ok || observed, "database {id:?}");
+        }
+        for id in ["db1", "a", "x9"] {
+            assert!(branch.database(id).is_ok(), "database {id:?}");
+        }
+        assert!(matches!(
+            branch.database("1x"),
+            Err(NameError::InvalidId {
+                kind: IdKind::Database,
+                rule: "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$",
+                ..
+            })
+        ));
         assert!(matches!(
             branch.role("x"),
             Err(NameError::InvalidId { kind: IdKind::Role, .. })

@@ -21,7 +21,8 @@ use crate::polling::PollingPolicy;
 use crate::retry::{NoRetry, Stopwatch};
 use crate::types;
 
-/// What a finished operation's `response` decodes into.
+/// What a finished operation's `response` decodes into: `()` for operations without a
+/// result, and (generated from the spec's `x-lakebase-operation`) every `result-schema`.
 pub trait OperationResult: Sized + Send + 'static {
     /// Decodes the `response` of a finished operation named `operation`.
     fn from_response(response: &Map<String, Value>, operation: &str) -> Result<Self, Error>;
@@ -33,33 +34,20 @@ impl OperationResult for () {
     }
 }
 
-macro_rules! resource_results {
-    ($($ty:ident),* $(,)?) => {$(
-        impl OperationResult for types::$ty {
-            fn from_response(response: &Map<String, Value>, operation: &str) -> Result<Self, Error> {
-                serde_json::from_value(Value::Object(response.clone())).map_err(|e| Error::Decode {
-                    what: format!("{} in the response of operation {operation}", stringify!($ty)),
-                    message: e.to_string(),
-                    body_snippet: crate::error::body_snippet(Value::Object(response.clone()).to_string().as_bytes()),
-                    source: Some(Box::new(e)),
-                })
-            }
-        }
-    )*};
+/// Decodes a finished operation's `response` as the resource `what` (the generated
+/// [`OperationResult`] impls, one per `result-schema` of the spec, call this).
+pub(crate) fn decode_result<R: DeserializeOwned>(
+    response: &Map<String, Value>,
+    operation: &str,
+    what: &str,
+) -> Result<R, Error> {
+    serde_json::from_value(Value::Object(response.clone())).map_err(|e| Error::Decode {
+        what: format!("{what} in the response of operation {operation}"),
+        message: e.to_string(),
+        body_snippet: crate::error::body_snippet(Value::Object(response.clone()).to_string().as_bytes()),
+        source: Some(Box::new(e)),
+    })
 }
-resource_results!(
-    Project,
-    Branch,
-    Endpoint,
-    Role,
-    Database,
-    Catalog,
-    SyncedTable,
-    Snapshot,
-    SnapshotSchedule,
-    DataApi,
-    CdfConfig
-);
 
 /// The state of an operation after a poll.
 #[derive(Debug, Clone, PartialEq)]

@@ -99,7 +99,7 @@ pub fn generate(spec_text: &str) -> Result<GeneratedFiles, CodegenError> {
         "generated/src/required.rs".to_string(),
         render::render_tokens(&header, required)?,
     );
-    let catalog = settings::operation_catalog(&facts);
+    let catalog = settings::operation_catalog(&facts, &surface);
     files.insert(
         "generated/src/catalog.rs".to_string(),
         render::render_tokens(&header, catalog)?,

@@ -49,8 +49,12 @@ pub fn generation_settings(facts: &SpecFacts) -> progenitor::GenerationSettings 
 /// `catalog.rs`: one [`OperationSpec`](../lakebase_generated/struct.OperationSpec.html)
 /// per operation, and a `Page` impl per list response, both read from the spec's
 /// `x-lakebase-*` extensions.
-pub fn operation_catalog(facts: &SpecFacts) -> TokenStream {
+pub fn operation_catalog(facts: &SpecFacts, surface: &crate::surface::Surface) -> TokenStream {
     let entries = facts.operations.iter().map(|op| {
+        let resource = match surface.resource_of(&op.id) {
+            Some(r) => quote!(Some(#r)),
+            None => quote!(None),
+        };
         let id = &op.id;
         let method = &op.method;
         let path = &op.path;
@@ -82,6 +86,7 @@ pub fn operation_catalog(facts: &SpecFacts) -> TokenStream {
                 query: &[#(#query),*],
                 body: #body,
                 kind: #kind,
+                resource: #resource,
             },
         }
     });
@@ -109,11 +114,23 @@ pub fn operation_catalog(facts: &SpecFacts) -> TokenStream {
                 }
             }
         });
+    let id_rules = surface.id_patterns.iter().map(|(param, pattern)| {
+        let observed = match surface.observed_patterns.get(param) {
+            Some(o) => quote!(Some(#o)),
+            None => quote!(None),
+        };
+        quote! {
+            IdRule { param: #param, pattern: #pattern, observed_pattern: #observed },
+        }
+    });
     quote! {
-        use crate::{OperationKind, OperationSpec};
+        use crate::{IdRule, OperationKind, OperationSpec};
 
         /// Every operation of the spec, in path order.
         pub const OPERATIONS: &[OperationSpec] = &[#(#entries)*];
+
+        /// The rule of every id placeholder of the spec's name patterns, by parameter name.
+        pub const ID_RULES: &[IdRule] = &[#(#id_rules)*];
 
         #(#page_impls)*
     }

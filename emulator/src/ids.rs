@@ -1,69 +1,21 @@
-//! Identifier validation (reference §4) and generation of uids, hosts and LSNs.
+//! Identifier validation (the id rules come from the spec) and generation of uids, hosts and LSNs.
 
+use lakebase_generated::IdRule;
 use rand::Rng;
 
 use crate::errors::ApiError;
 
-/// Validates a project, branch, endpoint or snapshot id: 1–63 chars, lowercase letter first,
-/// `[a-z0-9-]` only.
-pub fn check_rfc1123(field: &str, id: &str) -> Result<(), ApiError> {
-    check_dns(field, id, 1)
-}
-
-/// Validates a database or role id: 4–63 chars, lowercase letter first, `[a-z0-9-]` only.
-pub fn check_long_id(field: &str, id: &str) -> Result<(), ApiError> {
-    check_dns(field, id, 4)
-}
-
-fn check_dns(field: &str, id: &str, min: usize) -> Result<(), ApiError> {
-    let ok = (min..=63).contains(&id.len())
-        && id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(format!(
-            "Invalid {field} '{id}': must be {min}-63 characters, start with a lowercase letter and \
-             contain only lowercase letters, digits and hyphens"
-        )))
-    }
-}
-
-/// The pattern the service checks database ids against.
-pub const DATABASE_ID_PATTERN: &str = "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$";
-
-/// Validates a database id against [`DATABASE_ID_PATTERN`], answering in the service's words.
-pub fn check_database_id(id: &str) -> Result<(), ApiError> {
-    let ok = (1..=63).contains(&id.len())
-        && id.starts_with(|c: char| c.is_ascii_lowercase())
-        && !id.ends_with('-')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(format!(
-            "Field database_id must match pattern {DATABASE_ID_PATTERN}, got '{id}'."
-        )))
-    }
-}
-
-/// Validates a CDF config id: `[a-z][a-z0-9_]{0,62}`.
-pub fn check_cdf_config_id(id: &str) -> Result<(), ApiError> {
-    let ok = (1..=63).contains(&id.len())
-        && id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(format!(
-            "Invalid cdf_config_id '{id}': must match [a-z][a-z0-9_]{{0,62}}"
-        )))
+/// Validates the id of a new resource (`database_id`, ...) against the rule the service
+/// applies to it, generated from the spec (`lakebase_generated::ID_RULES`: the observed
+/// pattern where the spec records one, else the documented one), answering in the
+/// service's words: `Field database_id must match pattern <pattern>, got '<id>'.`
+pub fn check(param: &str, id: &str) -> Result<(), ApiError> {
+    match IdRule::find(param) {
+        Some(rule) if !rule.service_accepts(id) => Err(ApiError::invalid(format!(
+            "Field {param} must match pattern {}, got '{id}'.",
+            rule.service_pattern()
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -138,5 +90,5 @@ pub fn role_id_from(postgres_role: &str) -> Option<String> {
     }
     let out = out.trim_end_matches('-').chars().take(63).collect::<String>();
     let out = out.trim_end_matches('-').to_string();
-    check_long_id("role_id", &out).ok().map(|_| out)
+    check("role_id", &out).ok().map(|_| out)
 }

@@ -304,8 +304,8 @@ pub(crate) fn handle(
             if !body.is_object() {
                 return Err(ApiError::malformed("Request body must be a JSON object"));
             }
-            let call = Call { ids, query, body };
-            let reads = op.starts_with("get_") || op.starts_with("list_");
+            let reads = op.method == "GET";
+            let call = Call { op, ids, query, body };
             state
                 .with_ctx(fail_op, Some(caller), |ctx| {
                     let out = handler(ctx, &call);

@@ -27,18 +27,43 @@ async fn bad_ids_are_rejected() {
         )
         .await;
     assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
-    // database and role ids need 4-63 characters
+    // role ids follow the spec's rule (4-63 of [a-z0-9-]); database ids the rule the service
+    // applies (a letter first, 1-63 characters, no trailing hyphen), so `db1` is no error of
+    // its id: that create fails for its body's missing `spec.role`, in the service's words.
     let r = t
         .post("projects/p/branches/production/roles?role_id=abc", json!({"spec": {}}))
         .await;
-    assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
+    let m = assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
+    assert!(
+        m.starts_with("Field role_id must match pattern ^[a-z0-9-]{4,63}$, got 'abc'."),
+        "{m}"
+    );
+    for bad in ["1db", "db-", "Db1", "d_b"] {
+        let r = t
+            .post(
+                &format!("projects/p/branches/production/databases?database_id={bad}"),
+                json!({"spec": {}}),
+            )
+            .await;
+        let m = assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
+        assert!(
+            m.starts_with(&format!(
+                "Field database_id must match pattern ^[a-z]([a-z0-9-]{{0,61}}[a-z0-9])?$, got '{bad}'."
+            )),
+            "{m}"
+        );
+    }
     let r = t
         .post(
             "projects/p/branches/production/databases?database_id=db1",
             json!({"spec": {}}),
         )
         .await;
-    assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
+    let m = assert_error(&r, 400, "INVALID_PARAMETER_VALUE");
+    assert!(
+        m.contains("spec.role"),
+        "db1 is a valid database id; the body lacks spec.role: {m}"
+    );
     // cdf config ids: [a-z][a-z0-9_]{0,62}
     t.fixture("q").await;
     let r = t

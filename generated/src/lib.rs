@@ -43,7 +43,7 @@ pub mod enums;
 #[rustfmt::skip]
 mod required;
 
-pub use catalog::OPERATIONS;
+pub use catalog::{ID_RULES, OPERATIONS};
 pub use client::*;
 pub use decode::decode_response;
 pub use duration::{Duration, DurationParseError};
@@ -78,6 +78,47 @@ pub trait Page {
     fn into_items(self) -> Vec<Self::Item>;
 }
 
+/// The rule of one kind of id, from the spec: the documented `pattern` of its path
+/// parameters and, where the service was observed to apply another, that one
+/// (`x-lakebase-observed-pattern`). The client refuses only ids that break both; the
+/// emulator applies the service's rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdRule {
+    /// The path parameter, e.g. `database_id`.
+    pub param: &'static str,
+    /// The documented pattern (ECMAScript syntax, `u` flag, anchored).
+    pub pattern: &'static str,
+    /// The pattern the service was observed to apply, where it differs.
+    pub observed_pattern: Option<&'static str>,
+}
+
+impl IdRule {
+    /// Looks the rule of an id parameter up (`"database_id"`).
+    pub fn find(param: &str) -> Option<&'static IdRule> {
+        ID_RULES.iter().find(|r| r.param == param)
+    }
+
+    /// The rule the service applies: the observed pattern, else the documented one.
+    pub fn service_pattern(&self) -> &'static str {
+        self.observed_pattern.unwrap_or(self.pattern)
+    }
+
+    /// Whether the service accepts `id` (it matches [`service_pattern`](Self::service_pattern)).
+    pub fn service_accepts(&self, id: &str) -> bool {
+        pattern_matches(self.service_pattern(), id)
+    }
+
+    /// Whether `id` matches the documented pattern or the observed one: what a client
+    /// must not refuse.
+    pub fn may_be_valid(&self, id: &str) -> bool {
+        pattern_matches(self.pattern, id) || self.observed_pattern.is_some_and(|o| pattern_matches(o, id))
+    }
+}
+
+fn pattern_matches(pattern: &str, id: &str) -> bool {
+    regress::Regex::with_flags(pattern, "u").is_ok_and(|r| r.find(id).is_some())
+}
+
 /// Description of one operation of the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OperationSpec {
@@ -95,6 +136,9 @@ pub struct OperationSpec {
     pub body: Option<&'static str>,
     /// What the operation returns.
     pub kind: OperationKind,
+    /// Schema of the resource the operation addresses, lists or creates (the schema whose
+    /// `x-lakebase-name-pattern` its path follows); `None` for an operation on no resource.
+    pub resource: Option<&'static str>,
 }
 
 /// What an operation returns.
@@ -124,5 +168,11 @@ impl OperationSpec {
     /// Looks an operation up by its `operationId`.
     pub fn find(id: &str) -> Option<&'static OperationSpec> {
         OPERATIONS.iter().find(|op| op.id == id)
+    }
+
+    /// Whether the operation answers with a long-running `Operation` (from the spec's
+    /// `x-lakebase-operation`).
+    pub fn is_long_running(&self) -> bool {
+        matches!(self.kind, OperationKind::LongRunning { .. })
     }
 }

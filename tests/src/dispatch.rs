@@ -855,6 +855,7 @@ mod tests {
             query: &[],
             body: None,
             kind: lakebase_generated::OperationKind::Call,
+            resource: Some("ComputeInstance"),
         });
         assert_eq!(
             catalog_drift(METHOD_ARGS, &grown),

@@ -5,7 +5,12 @@
 //!   `spec/postgres.openapi.yaml`;
 //! * `check`: fail, with a diff summary, when the generated files are not what
 //!   `regenerate` would write;
-//! * `conformance`: run the conformance suite and print a table per operation.
+//! * `conformance`: run the conformance suite and print a table per operation;
+//! * `public-api [--bless]`: fail when the public API of `lakebase` or
+//!   `lakebase-postgres` differs from the listing checked in under `api/` (with
+//!   `--bless`: rewrite the listing); see [`public_api`].
+
+mod public_api;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -18,7 +23,8 @@ fn main() -> ExitCode {
         Some("regenerate") => regenerate(&root),
         Some("check") => check(&root),
         Some("conformance") => conformance(&root, &args[1..]),
-        _ => Err("usage: cargo xtask <regenerate|check|conformance>".to_string()),
+        Some("public-api") => public_api::run(&root, args.get(1).is_some_and(|a| a == "--bless")),
+        _ => Err("usage: cargo xtask <regenerate|check|conformance|public-api [--bless]>".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -29,14 +35,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root; `XTASK_ROOT` overrides it (the tests run xtask on a copy).
+/// The workspace root, found at run time: `XTASK_ROOT` (the tests run xtask on a copy),
+/// else the parent of the `CARGO_MANIFEST_DIR` that `cargo run` sets for this run (so a
+/// checkout moved or copied beside a shared target directory regenerates itself, not the
+/// checkout the binary was built from), else the current directory.
 fn workspace_root() -> PathBuf {
-    match std::env::var_os("XTASK_ROOT") {
-        Some(root) => PathBuf::from(root),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default(),
+    if let Some(root) = std::env::var_os("XTASK_ROOT") {
+        return PathBuf::from(root);
+    }
+    match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(manifest) => Path::new(&manifest).parent().map(Path::to_path_buf).unwrap_or_default(),
+        None => PathBuf::from("."),
     }
 }
 

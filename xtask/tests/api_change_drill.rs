@@ -1,7 +1,12 @@
-//! The API change drill: on a copy of the workspace, add a resource collection to the spec
-//! (the service's compute instances, under an endpoint, with a hyphenated collection
-//! word), run `cargo xtask regenerate`, then compile and run a program that calls the new
-//! typed calls against a mock server. No line outside the spec is written by hand.
+//! The API change drill: on a copy of the workspace, add two resource collections to the
+//! spec, run `cargo xtask regenerate`, then compile and run a program that calls the new
+//! typed calls. No line outside the spec is written by hand.
+//!
+//! * compute instances, under an endpoint, with a hyphenated collection word, read-only
+//!   (get and list), called against a mock server that checks the exact requests;
+//! * widgets, under a project, whose create and delete are long-running operations
+//!   (`x-lakebase-operation`), called through the typed client against the emulator,
+//!   which serves them from the same spec edit; `lakebase api` lists them too.
 //!
 //! The program is built in its own target directory (`target/api-drill`), so the first
 //! run compiles the client's dependencies once; later runs are incremental.
@@ -40,6 +45,57 @@ const NEW_PATHS: &str = r#"  /api/2.0/postgres/projects/{project_id}/branches/{b
         '200': {description: The compute instance., content: {application/json: {schema: {$ref: '#/components/schemas/ComputeInstance'}}}}
         4XX: {$ref: '#/components/responses/Error'}
         5XX: {$ref: '#/components/responses/Error'}
+  /api/2.0/postgres/projects/{project_id}/widgets:
+    post:
+      operationId: create_widget
+      tags: [Widgets]
+      summary: Create a widget.
+      parameters:
+      - {name: project_id, in: path, required: true, description: Project id., schema: {type: string, pattern: '^[a-z][a-z0-9-]{0,62}$'}}
+      - {name: widget_id, in: query, required: true, description: Id of the new widget., schema: {type: string}}
+      requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/Widget'}}}}
+      responses:
+        '200': {description: The started operation., content: {application/json: {schema: {$ref: '#/components/schemas/Operation'}}}}
+        4XX: {$ref: '#/components/responses/Error'}
+        5XX: {$ref: '#/components/responses/Error'}
+      x-lakebase-operation: {result-schema: Widget, metadata-schema: WidgetOperationMetadata}
+    get:
+      operationId: list_widgets
+      tags: [Widgets]
+      summary: List the widgets of a project, one page at a time.
+      parameters:
+      - {name: project_id, in: path, required: true, description: Project id., schema: {type: string, pattern: '^[a-z][a-z0-9-]{0,62}$'}}
+      - {name: page_size, in: query, required: false, description: Largest number of items in one page., schema: {type: integer, format: int32, minimum: 0}}
+      - {name: page_token, in: query, required: false, description: '`next_page_token` of the previous page.', schema: {type: string}}
+      responses:
+        '200': {description: One page., content: {application/json: {schema: {$ref: '#/components/schemas/ListWidgetsResponse'}}}}
+        4XX: {$ref: '#/components/responses/Error'}
+        5XX: {$ref: '#/components/responses/Error'}
+      x-lakebase-pagination: {items: widgets, item-schema: Widget}
+  /api/2.0/postgres/projects/{project_id}/widgets/{widget_id}:
+    get:
+      operationId: get_widget
+      tags: [Widgets]
+      summary: Get a widget.
+      parameters:
+      - {name: project_id, in: path, required: true, description: Project id., schema: {type: string, pattern: '^[a-z][a-z0-9-]{0,62}$'}}
+      - {name: widget_id, in: path, required: true, description: Widget id., schema: {type: string, pattern: '^[a-z][a-z0-9-]{0,62}$'}}
+      responses:
+        '200': {description: The widget., content: {application/json: {schema: {$ref: '#/components/schemas/Widget'}}}}
+        4XX: {$ref: '#/components/responses/Error'}
+        5XX: {$ref: '#/components/responses/Error'}
+    delete:
+      operationId: delete_widget
+      tags: [Widgets]
+      summary: Delete a widget.
+      parameters:
+      - {name: project_id, in: path, required: true, description: Project id., schema: {type: string, pattern: '^[a-z][a-z0-9-]{0,62}$'}}
+      - {name: widget_id, in: path, required: true, description: Widget id., schema: {type: string, pattern: '^[a-z][a-z0-9-]{0,62}$'}}
+      responses:
+        '200': {description: The started operation., content: {application/json: {schema: {$ref: '#/components/schemas/Operation'}}}}
+        4XX: {$ref: '#/components/responses/Error'}
+        5XX: {$ref: '#/components/responses/Error'}
+      x-lakebase-operation: {result-schema: null, metadata-schema: WidgetOperationMetadata}
 "#;
 
 /// What the drill adds under `components: schemas:`.
@@ -54,6 +110,22 @@ const NEW_SCHEMAS: &str = r#"    ComputeInstance:
       description: One page of compute instances.
       properties:
         compute_instances: {type: array, items: {$ref: '#/components/schemas/ComputeInstance'}, description: The instances of this page.}
+        next_page_token: {type: string, description: Token of the next page; absent on the last page.}
+    Widget:
+      type: object
+      description: A widget of a project.
+      properties:
+        name: {type: string, description: Full resource name., x-lakebase-name-pattern: 'projects/{project_id}/widgets/{widget_id}'}
+        color: {type: string, description: Its color.}
+    WidgetOperationMetadata:
+      type: object
+      description: Progress information of an operation on a widget.
+      properties: {}
+    ListWidgetsResponse:
+      type: object
+      description: One page of widgets.
+      properties:
+        widgets: {type: array, items: {$ref: '#/components/schemas/Widget'}, description: The widgets of this page.}
         next_page_token: {type: string, description: Token of the next page; absent on the last page.}
 "#;
 
@@ -103,8 +175,41 @@ async fn serve(listener: tokio::net::TcpListener, seen: Arc<Mutex<Vec<String>>>)
     }
 }
 
+/// The long-running collection, through the typed client, against the emulator.
+async fn widgets() -> Result<(), Box<dyn std::error::Error>> {
+    use lakebase::{ProjectName, types};
+    let emulator = lakebase_emulator::Emulator::builder()
+        .op_latency(std::time::Duration::from_millis(20))
+        .start()
+        .await?;
+    let client = Client::new(Config::builder().host(emulator.base_url()).token("drill-token").build()?)?;
+    client.create_project("p", types::Project::default()).await?.wait().await?;
+    let project = ProjectName::new("p")?;
+    let op = client
+        .create_widget(&project, "w-1", types::Widget { color: Some("blue".into()), ..Default::default() })
+        .await?;
+    let widget: types::Widget = op.wait().await?;
+    assert_eq!(widget.name.as_deref(), Some("projects/p/widgets/w-1"));
+    assert_eq!(widget.color.as_deref(), Some("blue"));
+    let name = project.widget("w-1")?;
+    assert_eq!(client.get_widget(&name).await?.color.as_deref(), Some("blue"));
+    let listed: Vec<_> = client.list_widgets(&project).await?;
+    assert_eq!(listed.len(), 1);
+    let again = client.create_widget(&project, "w-1", types::Widget::default()).await;
+    assert!(again.is_err_and(|e| e.is_already_exists()));
+    let deleted: () = client.delete_widget(&name).await?.wait().await?;
+    let _ = deleted;
+    assert!(client.get_widget(&name).await.is_err_and(|e| e.is_not_found()));
+    assert!(client.list_widgets(&project).await?.is_empty());
+    assert_eq!(emulator.request_count("create_widget"), 2);
+    assert_eq!(emulator.request_count("delete_widget"), 1);
+    println!("widgets ok");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    widgets().await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let host = format!("http://{}", listener.local_addr()?);
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -148,6 +253,7 @@ publish = false
 
 [dependencies]
 lakebase = { workspace = true }
+lakebase-emulator = { workspace = true }
 futures = { workspace = true }
 tokio = { workspace = true }
 "#;
@@ -201,7 +307,14 @@ fn a_new_resource_in_the_spec_reaches_the_typed_client() {
     assert!(stderr.contains("wrote client-ext/src/generated/calls.rs"), "{stderr}");
     // The CLI's `lakebase api` table follows: one command per new operation.
     let cli_table = std::fs::read_to_string(root.join("cli/src/generated/api.rs")).unwrap();
-    for command in ["list-compute-instances", "get-compute-instance"] {
+    for command in [
+        "list-compute-instances",
+        "get-compute-instance",
+        "create-widget",
+        "list-widgets",
+        "get-widget",
+        "delete-widget",
+    ] {
         assert!(
             cli_table.contains(&format!("command: \"{command}\"")),
             "no `lakebase api {command}`"
@@ -226,6 +339,7 @@ fn a_new_resource_in_the_spec_reaches_the_typed_client() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "the drill program failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("widgets ok"), "{stdout}");
     assert!(
         stdout.contains("drill ok: projects/p/branches/b/endpoints/ep/compute-instances/ci-1 and 2 instances"),
         "{stdout}"

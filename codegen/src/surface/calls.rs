@@ -35,6 +35,7 @@ pub fn typed_calls(surface: &Surface) -> Result<TokenStream, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
+    let results = operation_results(surface);
     Ok(quote! {
         use crate::call::{CallOptions, check_required, run_with};
         use crate::retry::RetryPolicy;
@@ -43,7 +44,38 @@ pub fn typed_calls(surface: &Surface) -> Result<TokenStream, Vec<String>> {
         use crate::{Client, Error, FieldMask, Operation, Pager, types};
 
         #(#items)*
+
+        #(#results)*
     })
+}
+
+/// One `OperationResult` impl per distinct `result-schema` of `x-lakebase-operation`, so
+/// `Operation<R, M>::wait` decodes every long-running operation's result.
+fn operation_results(surface: &Surface) -> Vec<TokenStream> {
+    let results: std::collections::BTreeSet<&str> = surface
+        .calls
+        .iter()
+        .filter_map(|c| match &c.op.kind {
+            OperationKind::LongRunning { result: Some(r), .. } => Some(r.as_str()),
+            _ => None,
+        })
+        .collect();
+    results
+        .into_iter()
+        .map(|r| {
+            let ty = ident(r);
+            quote! {
+                impl crate::operation::OperationResult for types::#ty {
+                    fn from_response(
+                        response: &serde_json::Map<String, serde_json::Value>,
+                        operation: &str,
+                    ) -> Result<Self, Error> {
+                        crate::operation::decode_result(response, operation, #r)
+                    }
+                }
+            }
+        })
+        .collect()
 }
 
 /// One field of a builder and how it is filled.

@@ -116,8 +116,11 @@ pub struct Call {
 pub struct Surface {
     /// Resources in schema-name order.
     pub resources: Vec<Resource>,
-    /// Id placeholder to its `pattern`, read from the path parameters.
+    /// Id placeholder to its `pattern`, read from the path parameters: the documented rule.
     pub id_patterns: BTreeMap<String, String>,
+    /// Id placeholder to the rule the service was observed to apply where it differs from
+    /// the documented one (`x-lakebase-observed-pattern` beside the `pattern`).
+    pub observed_patterns: BTreeMap<String, String>,
     /// Operations in spec order, each with its target.
     pub calls: Vec<Call>,
     /// The path prefix shared by every operation, e.g. `/api/2.0/postgres`.
@@ -141,7 +144,8 @@ impl Surface {
             })
             .unwrap_or_default();
         let resources = read_resources(&schemas, &mut problems);
-        let id_patterns = read_id_patterns(document, &resources, &mut problems);
+        let mut observed_patterns = BTreeMap::new();
+        let id_patterns = read_id_patterns(document, &resources, &mut observed_patterns, &mut problems);
         let base_path = base_path(facts.operations.iter().map(|o| o.path.as_str()), &resources);
         let mut calls = Vec::new();
         for op in &facts.operations {
@@ -154,6 +158,7 @@ impl Surface {
             Ok(Surface {
                 resources,
                 id_patterns,
+                observed_patterns,
                 calls,
                 base_path,
                 schemas,
@@ -161,6 +166,18 @@ impl Surface {
         } else {
             Err(problems)
         }
+    }
+
+    /// The schema of the resource operation `op_id` addresses, lists or creates (`None`
+    /// for an operation on no resource, such as `generate_database_credential`).
+    pub fn resource_of(&self, op_id: &str) -> Option<&str> {
+        let call = self.calls.iter().find(|c| c.op.id == op_id)?;
+        let index = match &call.target {
+            Target::TopCollection(i) | Target::Resource(i) => *i,
+            Target::Collection { child, .. } => *child,
+            Target::None | Target::Verbatim { .. } => return None,
+        };
+        self.resources.get(index).map(|r| r.schema.as_str())
     }
 
     /// The resource whose pattern is exactly `pattern`.
@@ -269,9 +286,14 @@ fn is_word(s: &str) -> bool {
 
 /// The `pattern` of every path parameter that is a placeholder of some name pattern; the
 /// same parameter must carry the same pattern everywhere, and every placeholder one.
+/// The extension naming the rule the service applies to an id where it differs from the
+/// documented `pattern`.
+pub const OBSERVED_PATTERN: &str = "x-lakebase-observed-pattern";
+
 fn read_id_patterns(
     document: &OpenAPI,
     resources: &[Resource],
+    observed: &mut BTreeMap<String, String>,
     problems: &mut Vec<String>,
 ) -> BTreeMap<String, String> {
     let placeholders: std::collections::BTreeSet<&str> =
@@ -286,39 +308,32 @@ fn read_id_patterns(
                 continue;
             }
             let id = op.operation_id.as_deref().unwrap_or_default();
-            let pattern = match &parameter_data.format {
+            let (pattern, observed_pattern) = match &parameter_data.format {
                 openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(Schema {
                     schema_kind: SchemaKind::Type(Type::String(s)),
-                    ..
-                })) => s.pattern.clone(),
-                _ => None,
+                    schema_data,
+                })) => (
+                    s.pattern.clone(),
+                    schema_data
+                        .extensions
+                        .get(OBSERVED_PATTERN)
+                        .map(|v| v.as_str().map(str::to_string).ok_or(v)),
+                ),
+                _ => (None, None),
             };
+            match observed_pattern {
+                Some(Ok(o)) => record_rule(OBSERVED_PATTERN, id, &parameter_data.name, o, observed, problems),
+                Some(Err(_)) => problems.push(format!(
+                    "{id}: {OBSERVED_PATTERN} of {} must be a string",
+                    parameter_data.name
+                )),
+                None => {}
+            }
             let Some(pattern) = pattern else {
                 problems.push(format!("{id}: path parameter {} has no `pattern`", parameter_data.name));
                 continue;
             };
-            if !(pattern.starts_with('^') && pattern.ends_with('$')) {
-                problems.push(format!(
-                    "{id}: pattern of {} must be anchored with ^ and $",
-                    parameter_data.name
-                ));
-            }
-            if let Err(e) = regress::Regex::with_flags(&pattern, "u") {
-                problems.push(format!(
-                    "{id}: pattern of {} does not compile: {e}",
-                    parameter_data.name
-                ));
-            }
-            match patterns.get(&parameter_data.name) {
-                Some(known) if *known != pattern => problems.push(format!(
-                    "{id}: path parameter {} has pattern {pattern:?}, elsewhere {known:?}",
-                    parameter_data.name
-                )),
-                Some(_) => {}
-                None => {
-                    patterns.insert(parameter_data.name.clone(), pattern);
-                }
-            }
+            record_rule("pattern", id, &parameter_data.name, pattern, &mut patterns, problems);
         }
     }
     for id in placeholders {
@@ -329,6 +344,33 @@ fn read_id_patterns(
         }
     }
     patterns
+}
+
+/// Checks one id rule (`what`: `pattern` or the observed pattern) of path parameter `param`
+/// of operation `op`, anchored, compiling and the same on every operation, and records it.
+fn record_rule(
+    what: &str,
+    op: &str,
+    param: &str,
+    pattern: String,
+    rules: &mut BTreeMap<String, String>,
+    problems: &mut Vec<String>,
+) {
+    if !(pattern.starts_with('^') && pattern.ends_with('$')) {
+        problems.push(format!("{op}: {what} of {param} must be anchored with ^ and $"));
+    }
+    if let Err(e) = regress::Regex::with_flags(&pattern, "u") {
+        problems.push(format!("{op}: {what} of {param} does not compile: {e}"));
+    }
+    match rules.get(param) {
+        Some(known) if *known != pattern => problems.push(format!(
+            "{op}: path parameter {param} has {what} {pattern:?}, elsewhere {known:?}"
+        )),
+        Some(_) => {}
+        None => {
+            rules.insert(param.to_string(), pattern);
+        }
+    }
 }
 
 /// The path prefix in front of every name pattern: the common prefix of all paths, less

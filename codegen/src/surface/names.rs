@@ -35,13 +35,34 @@ pub fn name_types(surface: &Surface) -> TokenStream {
         let variant = id_kind(id);
         quote! { IdKind::#variant => #id, }
     });
+    let kind_params = surface.id_patterns.keys().map(|id| {
+        let variant = id_kind(id);
+        quote! { #id => Some(IdKind::#variant), }
+    });
+    let kind_checks = surface.id_patterns.keys().map(|id| {
+        let variant = id_kind(id);
+        let rule = rule_static(id);
+        quote! { IdKind::#variant => #rule.check(id), }
+    });
     let rules = surface.id_patterns.iter().map(|(id, pattern)| {
         let name = rule_static(id);
         let variant = id_kind(id);
-        let doc = format!(" The rule of `{id}`, from the `pattern` of its path parameters.");
+        let (observed, doc) = match surface.observed_patterns.get(id) {
+            Some(o) => (
+                quote!(Some(#o)),
+                format!(
+                    " The rule of `{id}`: the `pattern` of its path parameters, or the rule the \
+                     service was observed to apply (`x-lakebase-observed-pattern`)."
+                ),
+            ),
+            None => (
+                quote!(None),
+                format!(" The rule of `{id}`, from the `pattern` of its path parameters."),
+            ),
+        };
         quote! {
             #[doc = #doc]
-            pub(crate) static #name: IdRule = IdRule::new(IdKind::#variant, #pattern);
+            pub(crate) static #name: IdRule = IdRule::new(IdKind::#variant, #pattern, #observed);
         }
     });
     let types = surface.resources.iter().map(|r| name_type(surface, r));
@@ -61,6 +82,23 @@ pub fn name_types(surface: &Surface) -> TokenStream {
             pub fn as_str(self) -> &'static str {
                 match self {
                     #(#kind_strs)*
+                }
+            }
+
+            /// The kind whose parameter is named `param` (`"branch_id"`).
+            pub fn from_param(param: &str) -> Option<IdKind> {
+                match param {
+                    #(#kind_params)*
+                    _ => None,
+                }
+            }
+
+            /// Checks `id` against the rule of this kind, as building a name from it does:
+            /// refused only when it breaks both the spec's pattern and the rule the service
+            /// was observed to apply.
+            pub fn check(self, id: &str) -> Result<(), NameError> {
+                match self {
+                    #(#kind_checks)*
                 }
             }
         }

@@ -122,7 +122,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let project = format!("projects/{}", call.ids[0]);
     let pv = ctx.live("Project", &project)?;
     let id = required_id(call, "branch_id")?;
-    ids::check_rfc1123("branch_id", id)?;
+    ids::check("branch_id", id)?;
     let name = format!("{project}/branches/{id}");
     let replace = call.query.flag("replace_existing")?;
     let spec = spec_of(&call.body)?;

@@ -51,7 +51,7 @@ pub fn resolve_branch(ctx: &Ctx<'_>, given: Option<&str>) -> Result<String, ApiE
 /// `POST /catalogs?catalog_id=`.
 pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let id = required_id(call, "catalog_id")?;
-    ids::check_uc_name("catalog_id", id)?;
+    ids::check("catalog_id", id)?;
     let name = format!("catalogs/{id}");
     if ctx.store.contains(&name) {
         return Err(catalog_exists(id));

@@ -39,7 +39,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         .filter(|s| !s.is_empty())
         .unwrap_or(pg_schema)
         .to_string();
-    ids::check_cdf_config_id(&id)?;
+    ids::check("cdf_config_id", &id)?;
     let name = format!("{db}/cdf-configs/{id}");
     if ctx.store.contains(&name) {
         return Err(ApiError::already_exists(KIND, &name));

@@ -72,7 +72,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
         Some(id) => id.to_string(),
         None => format!("db-{}", ids::hex8()),
     };
-    ids::check_database_id(&id)?;
+    ids::check("database_id", &id)?;
     let name = format!("{branch}/databases/{id}");
     let replace = call.query.flag("replace_existing")?;
     let spec = spec_of(&call.body)?;

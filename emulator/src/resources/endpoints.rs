@@ -216,7 +216,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let branch = call.branch();
     ctx.live("Branch", &branch)?;
     let id = required_id(call, "endpoint_id")?;
-    ids::check_rfc1123("endpoint_id", id)?;
+    ids::check("endpoint_id", id)?;
     let name = format!("{branch}/endpoints/{id}");
     let replace = call.query.flag("replace_existing")?;
     let spec = spec_of(&call.body)?;

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod data_api;
 pub mod databases;
 pub mod endpoints;
+pub mod generic;
 pub mod projects;
 pub mod real;
 pub mod roles;
@@ -66,6 +67,8 @@ pub struct Ctx<'a> {
 
 /// A parsed API call.
 pub struct Call {
+    /// The operation, from the spec's catalog.
+    pub op: &'static lakebase_generated::OperationSpec,
     /// Path captures (ids), in order.
     pub ids: Vec<String>,
     /// Decoded query.

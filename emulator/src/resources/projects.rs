@@ -177,7 +177,7 @@ pub fn insert(ctx: &mut Ctx<'_>, id: &str, body: &Value) -> Result<Value, ApiErr
 /// `POST /projects?project_id=`.
 pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let id = required_id(call, "project_id")?;
-    ids::check_rfc1123("project_id", id)?;
+    ids::check("project_id", id)?;
     let name = format!("projects/{id}");
     if ctx.store.contains(&name) {
         return Err(ApiError::already_exists(KIND, &name));

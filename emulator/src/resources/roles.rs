@@ -119,7 +119,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
             }
         }
     };
-    ids::check_long_id("role_id", &id)?;
+    ids::check("role_id", &id)?;
     let name = format!("{branch}/roles/{id}");
     let pg = pg.unwrap_or_else(|| id.clone());
     if let Some(existing) = ctx.store.value(&name).cloned() {

@@ -16,7 +16,7 @@ pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let project = format!("projects/{}", call.ids[0]);
     ctx.live("Project", &project)?;
     let id = required_id(call, "snapshot_id")?;
-    ids::check_rfc1123("snapshot_id", id)?;
+    ids::check("snapshot_id", id)?;
     let name = format!("{project}/snapshots/{id}");
     if ctx.store.contains(&name) {
         return Err(ApiError::already_exists(KIND, &name));

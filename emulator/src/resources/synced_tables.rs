@@ -14,7 +14,7 @@ const KIND: &str = "SyncedTable";
 /// `POST /synced_tables?synced_table_id=`.
 pub fn create(ctx: &mut Ctx<'_>, call: &Call) -> Result<Value, ApiError> {
     let id = required_id(call, "synced_table_id")?;
-    ids::check_three_part("synced_table_id", id)?;
+    ids::check("synced_table_id", id)?;
     let name = format!("synced_tables/{id}");
     if ctx.store.contains(&name) {
         return Err(ApiError::already_exists(KIND, &name));
