@@ -4,7 +4,7 @@
 //! A pool that trusts `is_closed()` alone hands out connections the server closed while they
 //! sat idle (a compute suspending or restarting, `pg_terminate_backend`, a session limit): the
 //! client notices the close only when it next reads the socket. The pool's recycle hook
-//! ([`Health::check`], run by deadpool's `pre_recycle` for every idle connection it is about
+//! (`Health::check`, run by deadpool's `pre_recycle` for every idle connection it is about
 //! to hand out) therefore validates an idle connection with an empty query when
 //!
 //! 1. **a connection-level failure was seen since it was last handed out** (any connection of
