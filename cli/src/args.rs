@@ -10,8 +10,9 @@ use crate::output::Format;
 #[derive(Debug, Parser)]
 #[command(name = "lakebase", version, propagate_version = true, max_term_width = 100)]
 #[command(after_help = "\
-Authentication: DATABRICKS_HOST with DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID and
-DATABRICKS_CLIENT_SECRET), or a ~/.databrickscfg profile (--profile, DATABRICKS_CONFIG_PROFILE).
+Authentication: `lakebase auth login --host URL` (browser OAuth), DATABRICKS_HOST with
+DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET), the Databricks CLI's
+login, or a ~/.databrickscfg profile (--profile, DATABRICKS_CONFIG_PROFILE).
 
 Exit codes: 0 ok, 1 schemas differ (schema-diff), 2 usage or configuration error,
 3 API or network error, 4 timeout, 5 psql/pg_dump missing or failed.")]
@@ -55,6 +56,9 @@ pub enum Command {
     /// Workflows for CI systems.
     #[command(subcommand)]
     Ci(CiCommand),
+    /// Log in as a person (browser OAuth), print tokens, describe the login, list profiles.
+    #[command(subcommand)]
+    Auth(crate::auth::AuthCommand),
     /// Open psql on a branch with a fresh database credential.
     #[command(after_help = "\
 Examples:

@@ -5,6 +5,8 @@
 
 mod api;
 mod args;
+mod auth;
+mod auth_file;
 mod branch;
 mod ci;
 mod connect;
@@ -58,6 +60,9 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
         );
         return Ok(Exit::Ok);
     }
+    if let Command::Auth(command) = cli.command {
+        return auth::run(&cli.global, command).await;
+    }
     let ctx = Context::new(&cli.global)?;
     let host = ctx.client.host().to_string();
     let outcome = match cli.command {
@@ -67,8 +72,8 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::ConnectionString(args) => connect::connection_string(&ctx, args).await,
         Command::SchemaDiff(args) => schema_diff::run(&ctx, args).await,
         Command::Api(args) => api::run(&ctx, args).await,
-        // Printed above, before any configuration is read.
-        Command::Completions { .. } => Ok(Exit::Ok),
+        // Handled above, before any credentials are resolved.
+        Command::Completions { .. } | Command::Auth(_) => Ok(Exit::Ok),
     };
     outcome.map_err(|failure| failure.unreachable_host(&host))
 }

@@ -387,8 +387,13 @@ impl ConfigBuilder {
         Ok((settings, profile, config_file))
     }
 
-    /// Resolves the configuration (see the [module docs](self)).
-    pub fn build(self) -> Result<Config, Error> {
+    /// The settings the login methods would see, resolved like [`build`](Self::build) does
+    /// but without choosing credentials (what `lakebase auth login` and `logout` need).
+    pub fn auth_config(&self) -> Result<AuthConfig, Error> {
+        self.resolve().map(|r| r.auth_config)
+    }
+
+    fn resolve(&self) -> Result<Resolved, Error> {
         let env: Arc<dyn Env> = self.env.clone().unwrap_or_else(|| Arc::new(OsEnv));
         let (mut settings, named_profile, config_file) = self.layered(env.as_ref())?;
 
@@ -421,10 +426,29 @@ impl ConfigBuilder {
         settings.set("host", host.clone(), host_setting.source().clone());
         let auth_type = settings.get("auth_type").map(str::parse::<AuthType>).transpose()?;
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let auth_config = AuthConfig::new(host.clone(), settings.clone(), env.clone())
+        let auth_config = AuthConfig::new(host, settings, env)
             .with_profile(named_profile)
             .with_auth_type(auth_type)
             .with_timeout(timeout);
+        Ok(Resolved {
+            auth_config,
+            profile_used,
+            config_file,
+        })
+    }
+
+    /// Resolves the configuration (see the [module docs](self)).
+    pub fn build(self) -> Result<Config, Error> {
+        let Resolved {
+            auth_config,
+            profile_used,
+            config_file,
+        } = self.resolve()?;
+        let (host, settings, timeout) = (
+            auth_config.host.clone(),
+            auth_config.settings.clone(),
+            auth_config.timeout,
+        );
         let credentials = match self.credentials {
             Some(c) => c,
             None => {
@@ -452,6 +476,12 @@ impl ConfigBuilder {
             config_file,
         })
     }
+}
+
+struct Resolved {
+    auth_config: AuthConfig,
+    profile_used: Option<String>,
+    config_file: Option<PathBuf>,
 }
 
 /// Normalises a workspace host: adds `https://`, drops path, trailing `/` and `:443`; rejects
