@@ -42,6 +42,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::workload::{self, WorkloadSettings};
 use crate::auth::{CredentialsProvider, OAuthM2mCredentials, PatCredentials, profile};
 use crate::error::Error;
 use crate::polling::PollingPolicy;
@@ -211,6 +212,7 @@ pub struct ConfigBuilder {
     user_agent_extra: Vec<(String, String)>,
     credentials: Option<Arc<dyn CredentialsProvider>>,
     env: Option<Arc<dyn Env>>,
+    workload: WorkloadSettings,
 }
 
 impl ConfigBuilder {
@@ -298,6 +300,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// Settings of the workload logins (federation, Azure, GCP, metadata service; see
+    /// [`crate::auth::workload`]); they win over the environment and the profile.
+    pub fn workload_settings(mut self, settings: WorkloadSettings) -> Self {
+        self.workload = settings;
+        self
+    }
+
     /// Environment to read (default: the process environment, [`OsEnv`]).
     pub fn env(mut self, env: Arc<dyn Env>) -> Self {
         self.env = Some(env);
@@ -329,8 +338,13 @@ impl ConfigBuilder {
             b.config_file = env.var("DATABRICKS_CONFIG_FILE").map(PathBuf::from);
         }
 
-        let any_auth =
-            b.token.is_some() || b.client_id.is_some() || b.client_secret.is_some() || b.credentials.is_some();
+        let no_profile = BTreeMap::new();
+        let any_auth = b.token.is_some()
+            || b.client_id.is_some()
+            || b.client_secret.is_some()
+            || b.credentials.is_some()
+            || b.workload.clone().resolve(&*env, &no_profile).is_configured();
+        let mut profile_keys = BTreeMap::new();
         let mut profile_used = None;
         if b.profile.is_some() || (b.host.is_none() && !any_auth) {
             let path = b
@@ -347,6 +361,7 @@ impl ConfigBuilder {
                         b.workspace_id = b.workspace_id.or(p.workspace_id);
                         b.auth_type = b.auth_type.or(p.auth_type);
                         b.discovery_url = b.discovery_url.or(p.discovery_url);
+                        profile_keys = workload::profile_keys(&path, &p.name);
                         profile_used = Some(p.name);
                     }
                 }
@@ -366,9 +381,20 @@ impl ConfigBuilder {
             )
         })?)?;
         let timeout = b.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let credentials = match b.credentials {
+        let credentials = match b.credentials.clone() {
             Some(c) => c,
-            None => credentials_from(&b, &host, timeout)?,
+            None => {
+                let settings = b.workload.clone().resolve(&*env, &profile_keys);
+                let ctx = workload::Context {
+                    host: &host,
+                    client_id: b.client_id.as_deref(),
+                    discovery_url: b.discovery_url.as_deref(),
+                    settings: &settings,
+                    env: env.clone(),
+                    timeout,
+                };
+                credentials_from(&b, &ctx)?
+            }
         };
         let mut user_agent = UserAgent::new(credentials.auth_type());
         for (k, v) in &b.user_agent_extra {
@@ -388,7 +414,8 @@ impl ConfigBuilder {
     }
 }
 
-fn credentials_from(b: &ConfigBuilder, host: &str, timeout: Duration) -> Result<Arc<dyn CredentialsProvider>, Error> {
+fn credentials_from(b: &ConfigBuilder, ctx: &workload::Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
+    let (host, timeout) = (ctx.host, ctx.timeout);
     let pat = || -> Result<Arc<dyn CredentialsProvider>, Error> {
         let token = b
             .token
@@ -410,25 +437,49 @@ fn credentials_from(b: &ConfigBuilder, host: &str, timeout: Duration) -> Result<
             )),
         }
     };
+    let methods = workload::methods();
     match b.auth_type.as_deref() {
         Some("pat") => pat(),
         Some("oauth-m2m") => m2m(),
-        Some(other) => Err(Error::Config(format!(
-            "auth_type {other:?} is not supported (supported: pat, oauth-m2m)"
-        ))),
+        Some(other) => match methods.iter().find(|m| m.name == other) {
+            Some(method) => (method.build)(ctx),
+            None => Err(Error::Config(format!(
+                "auth_type {other:?} is not supported (supported: pat, oauth-m2m, {})",
+                methods.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+            ))),
+        },
         None => {
+            // The official chain's order: pat, metadata-service, oauth-m2m, then the workload
+            // methods (see `workload::methods`).
             let has_pat = b.token.is_some();
-            let has_m2m = b.client_id.is_some() || b.client_secret.is_some();
-            match (has_pat, has_m2m) {
-                (true, true) => Err(Error::Config(
+            let has_m2m = b.client_id.is_some() && b.client_secret.is_some();
+            if has_pat && has_m2m {
+                return Err(Error::Config(
                     "more than one authorization method configured: oauth-m2m and pat (token and client_id/client_secret); set auth_type to choose one".to_owned(),
-                )),
-                (true, false) => pat(),
-                (false, true) => m2m(),
-                (false, false) => Err(Error::Config(
-                    "no credentials configured: set a token (DATABRICKS_TOKEN) or a client id and secret (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET)".to_owned(),
-                )),
+                ));
             }
+            if has_pat {
+                return pat();
+            }
+            let (first, rest) = methods.split_at(1);
+            if let Some(m) = first.iter().find(|m| (m.configured)(ctx)) {
+                return (m.build)(ctx);
+            }
+            if has_m2m {
+                return m2m();
+            }
+            if let Some(m) = rest.iter().find(|m| (m.configured)(ctx)) {
+                return (m.build)(ctx);
+            }
+            let hint = if b.client_id.is_some() {
+                " (a client id is set: oauth-m2m also needs a client secret (DATABRICKS_CLIENT_SECRET); github-oidc needs ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN)"
+            } else {
+                ""
+            };
+            Err(Error::Config(format!(
+                "no credentials configured: set a token (DATABRICKS_TOKEN), a client id and secret (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET), or the settings of one of {}{hint}",
+                methods.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+            )))
         }
     }
 }

@@ -10,9 +10,15 @@ use std::pin::Pin;
 
 use crate::error::Error;
 
+pub mod azure;
+pub mod gcp;
 pub mod m2m;
+pub mod metadata_service;
+pub mod oidc;
 pub mod pat;
 pub mod profile;
+pub mod token_source;
+pub mod workload;
 
 pub use m2m::OAuthM2mCredentials;
 pub use pat::PatCredentials;
@@ -29,6 +35,12 @@ pub trait CredentialsProvider: Send + Sync + fmt::Debug {
 
     /// The header value (marked sensitive), refreshing credentials if needed.
     fn authorization(&self) -> BoxFuture<'_, Result<http::HeaderValue, Error>>;
+
+    /// Headers sent beside `Authorization` (Azure's service-management token and workspace
+    /// resource id, GCP's service account token); none by default.
+    fn extra_headers(&self) -> BoxFuture<'_, Result<Vec<(http::HeaderName, http::HeaderValue)>, Error>> {
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
 
     /// The OAuth client id when authenticating as a service principal (its Postgres user name).
     fn client_id(&self) -> Option<&str> {
