@@ -17,7 +17,11 @@ const SP: &str = "4b1f0c3e-ci-service-principal";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pr_branch_logs_in_through_github_oidc_with_no_secret() {
     let idp = TestIssuer::start(SUB).await.unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let policy: FederationPolicy = format!(
         "issuer={},audience=http://127.0.0.1:{port}/oidc/v1/token,subject={SUB},client_id={SP}",
         idp.url()
@@ -38,7 +42,17 @@ async fn pr_branch_logs_in_through_github_oidc_with_no_secret() {
     let outputs_var = outputs.display().to_string();
     let run = env
         .run_with(
-            &["ci", "pr-branch", "--project", "shop", "--pr", "12", "--github-output", "-o", "json"],
+            &[
+                "ci",
+                "pr-branch",
+                "--project",
+                "shop",
+                "--pr",
+                "12",
+                "--github-output",
+                "-o",
+                "json",
+            ],
             &[
                 ("DATABRICKS_TOKEN", ""), // no Databricks secret at all
                 ("DATABRICKS_CLIENT_ID", SP),
@@ -55,9 +69,20 @@ async fn pr_branch_logs_in_through_github_oidc_with_no_secret() {
     assert_eq!(json["created"], true);
     assert!(!run.stdout.contains(REQUEST_TOKEN) && !run.stderr.contains(REQUEST_TOKEN));
     // GitHub was asked for an ID token for the workspace's token endpoint
-    let github: Vec<_> = idp.requests().into_iter().filter(|r| r.path == "/github/token").collect();
+    let github: Vec<_> = idp
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/github/token")
+        .collect();
     assert!(!github.is_empty());
-    assert!(github[0].query.as_deref().unwrap().contains("audience=http%3A%2F%2F127.0.0.1"), "{github:?}");
+    assert!(
+        github[0]
+            .query
+            .as_deref()
+            .unwrap()
+            .contains("audience=http%3A%2F%2F127.0.0.1"),
+        "{github:?}"
+    );
     // and the branch was created by the federated service principal's calls
     assert!(env.emu.request_count("create_branch") >= 1);
     // the same job without the ID token request has no credentials and says so

@@ -9,14 +9,19 @@
 //! | personal access token | [`ConfigBuilder::token`] | `DATABRICKS_TOKEN` | `token` |
 //! | OAuth client id / secret | [`ConfigBuilder::client_id`] / [`ConfigBuilder::client_secret`] | `DATABRICKS_CLIENT_ID` / `DATABRICKS_CLIENT_SECRET` | `client_id` / `client_secret` |
 //! | workspace id (`X-Databricks-Workspace-Id`) | [`ConfigBuilder::workspace_id`] | `DATABRICKS_WORKSPACE_ID` | `workspace_id` |
-//! | auth method (`pat`, `oauth-m2m`) | [`ConfigBuilder::auth_type`] | `DATABRICKS_AUTH_TYPE` | `auth_type` |
+//! | auth method ([`AuthType`]: `pat`, `oauth-m2m`, `external-browser`, `databricks-cli`, ...) | [`ConfigBuilder::auth_type`] | `DATABRICKS_AUTH_TYPE` | `auth_type` |
+//! | Databricks CLI program | [`ConfigBuilder::setting`] | `DATABRICKS_CLI_PATH` | `databricks_cli_path` |
+//! | OAuth scopes (default `all-apis`) | [`ConfigBuilder::setting`] | – | `scopes` |
 //! | OAuth discovery URL | [`ConfigBuilder::discovery_url`] | `DATABRICKS_DISCOVERY_URL` | `discovery_url` |
 //! | profile name | [`ConfigBuilder::profile`] | `DATABRICKS_CONFIG_PROFILE` | – |
 //! | config file | [`ConfigBuilder::config_file`] | `DATABRICKS_CONFIG_FILE` | – |
 //!
-//! Like the official SDKs, the file is only read when a profile is named or when neither a host
-//! nor any credential is set otherwise. Setting both a token and an OAuth client without
-//! `auth_type` is an error. The host is normalised: `https://` is added when there is no
+//! Every other setting of the official SDKs is read the same way, by the names of
+//! [`ATTRIBUTES`]. The credentials come from the chain of
+//! login methods described in [`crate::auth`]; [`Config::settings`] tells where each setting
+//! came from. Like the official SDKs, the file is only read when a profile is named or when
+//! neither a host nor any credential is set otherwise. Setting both a token and an OAuth
+//! client without `auth_type` is an error. The host is normalised: `https://` is added when there is no
 //! scheme, a path, a trailing `/` and the default port `:443` are dropped; plain `http://` is
 //! only accepted for loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`).
 //!
@@ -42,8 +47,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::workload::{self, WorkloadSettings};
-use crate::auth::{CredentialsProvider, OAuthM2mCredentials, PatCredentials, profile};
+use crate::auth::settings::{ATTRIBUTES, attribute};
+use crate::auth::{
+    AuthConfig, AuthType, CredentialsProvider, CredentialsStrategy, Settings, Source, chain, default_strategies,
+    profile,
+};
 use crate::error::Error;
 use crate::polling::PollingPolicy;
 use crate::retry::{ExponentialRetry, RetryPolicy};
@@ -135,6 +143,8 @@ pub struct Config {
     polling_policy: PollingPolicy,
     credentials: Arc<dyn CredentialsProvider>,
     user_agent: UserAgent,
+    settings: Settings,
+    config_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -192,58 +202,86 @@ impl Config {
     pub fn user_agent(&self) -> &UserAgent {
         &self.user_agent
     }
+
+    /// The resolved settings with their sources (`Debug` and [`Setting::display_value`]
+    /// hide secrets).
+    ///
+    /// [`Setting::display_value`]: crate::auth::Setting::display_value
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The config file consulted (`~/.databrickscfg` unless `DATABRICKS_CONFIG_FILE` or the
+    /// builder says otherwise), if a home directory or a path is known.
+    pub fn config_file(&self) -> Option<&std::path::Path> {
+        self.config_file.as_deref()
+    }
 }
 
 /// Builder of [`Config`]; unset values come from the environment and the config file.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ConfigBuilder {
-    host: Option<String>,
-    token: Option<Secret>,
-    client_id: Option<String>,
-    client_secret: Option<Secret>,
-    workspace_id: Option<String>,
+    explicit: Vec<(&'static str, Secret)>,
     profile: Option<String>,
     config_file: Option<PathBuf>,
-    auth_type: Option<String>,
-    discovery_url: Option<String>,
     timeout: Option<Duration>,
     retry_policy: Option<Arc<dyn RetryPolicy>>,
     polling_policy: Option<PollingPolicy>,
     user_agent_extra: Vec<(String, String)>,
     credentials: Option<Arc<dyn CredentialsProvider>>,
+    strategies: Option<Vec<Arc<dyn CredentialsStrategy>>>,
+    unknown_settings: Vec<String>,
     env: Option<Arc<dyn Env>>,
-    workload: WorkloadSettings,
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut explicit = Settings::new();
+        for (k, v) in &self.explicit {
+            explicit.fill(k, v.expose(), Source::Explicit);
+        }
+        f.debug_struct("ConfigBuilder")
+            .field("settings", &explicit)
+            .field("profile", &self.profile)
+            .field("config_file", &self.config_file)
+            .field("timeout", &self.timeout)
+            .field("credentials", &self.credentials)
+            .field("env", &self.env)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConfigBuilder {
-    /// Workspace URL (`https://…`, or a bare host name).
-    pub fn host(mut self, host: impl Into<String>) -> Self {
-        self.host = Some(host.into());
+    fn put(mut self, key: &'static str, value: impl Into<Secret>) -> Self {
+        self.explicit.retain(|(k, _)| *k != key);
+        self.explicit.push((key, value.into()));
         self
+    }
+
+    /// Workspace URL (`https://…`, or a bare host name).
+    pub fn host(self, host: impl Into<String>) -> Self {
+        self.put("host", host.into())
     }
 
     /// Personal access token.
-    pub fn token(mut self, token: impl Into<Secret>) -> Self {
-        self.token = Some(token.into());
-        self
+    pub fn token(self, token: impl Into<Secret>) -> Self {
+        self.put("token", token)
     }
 
-    /// OAuth client id of a service principal.
-    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        self.client_id = Some(client_id.into());
-        self
+    /// OAuth client id of a service principal (or of a custom OAuth app for
+    /// `external-browser`).
+    pub fn client_id(self, client_id: impl Into<String>) -> Self {
+        self.put("client_id", client_id.into())
     }
 
     /// OAuth client secret of a service principal.
-    pub fn client_secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.client_secret = Some(secret.into());
-        self
+    pub fn client_secret(self, secret: impl Into<Secret>) -> Self {
+        self.put("client_secret", secret)
     }
 
     /// Workspace id, sent as `X-Databricks-Workspace-Id`.
-    pub fn workspace_id(mut self, workspace_id: impl Into<String>) -> Self {
-        self.workspace_id = Some(workspace_id.into());
-        self
+    pub fn workspace_id(self, workspace_id: impl Into<String>) -> Self {
+        self.put("workspace_id", workspace_id.into())
     }
 
     /// Config-file profile to read.
@@ -258,16 +296,27 @@ impl ConfigBuilder {
         self
     }
 
-    /// Auth method to use: `pat` or `oauth-m2m`.
-    pub fn auth_type(mut self, auth_type: impl Into<String>) -> Self {
-        self.auth_type = Some(auth_type.into());
-        self
+    /// Login method to use, by its official name (`pat`, `oauth-m2m`, `external-browser`,
+    /// `databricks-cli`, ...; see [`AuthType`]). An unknown name fails [`build`](Self::build).
+    pub fn auth_type(self, auth_type: impl Into<String>) -> Self {
+        self.put("auth_type", auth_type.into())
     }
 
     /// OAuth discovery URL (default `{host}/oidc/.well-known/oauth-authorization-server`).
-    pub fn discovery_url(mut self, url: impl Into<String>) -> Self {
-        self.discovery_url = Some(url.into());
-        self
+    pub fn discovery_url(self, url: impl Into<String>) -> Self {
+        self.put("discovery_url", url.into())
+    }
+
+    /// Any setting of [`ATTRIBUTES`] by its config key
+    /// (e.g. `databricks_cli_path`, `scopes`). Unknown keys fail [`build`](Self::build).
+    pub fn setting(mut self, key: &str, value: impl Into<String>) -> Self {
+        match attribute(key) {
+            Some(a) => self.put(a.key, value.into()),
+            None => {
+                self.unknown_settings.push(key.to_owned());
+                self
+            }
+        }
     }
 
     /// Per-request HTTP timeout (default 60 s).
@@ -294,16 +343,15 @@ impl ConfigBuilder {
         self
     }
 
-    /// Uses a custom credentials provider instead of token / OAuth settings.
+    /// Uses a custom credentials provider instead of the chain.
     pub fn credentials_provider(mut self, provider: Arc<dyn CredentialsProvider>) -> Self {
         self.credentials = Some(provider);
         self
     }
 
-    /// Settings of the workload logins (federation, Azure, GCP, metadata service; see
-    /// [`crate::auth::workload`]); they win over the environment and the profile.
-    pub fn workload_settings(mut self, settings: WorkloadSettings) -> Self {
-        self.workload = settings;
+    /// Replaces the chain of login methods (default [`default_strategies`]).
+    pub fn strategies(mut self, strategies: Vec<Arc<dyn CredentialsStrategy>>) -> Self {
+        self.strategies = Some(strategies);
         self
     }
 
@@ -313,59 +361,48 @@ impl ConfigBuilder {
         self
     }
 
+    /// The settings from explicit values and the environment, the profile named, and the
+    /// config file, before the file is read.
+    fn layered(&self, env: &dyn Env) -> Result<(Settings, Option<String>, Option<PathBuf>), Error> {
+        if let Some(key) = self.unknown_settings.first() {
+            return Err(Error::Config(format!("unknown setting {key:?}")));
+        }
+        let mut settings = Settings::new();
+        for (k, v) in &self.explicit {
+            settings.fill(k, v.expose(), Source::Explicit);
+        }
+        for a in ATTRIBUTES {
+            for var in [a.env, a.env_alias].into_iter().flatten() {
+                if let Some(v) = env.var(var) {
+                    settings.fill(a.key, v, Source::Environment(var));
+                }
+            }
+        }
+        let profile = self.profile.clone().or_else(|| env.var("DATABRICKS_CONFIG_PROFILE"));
+        let config_file = self
+            .config_file
+            .clone()
+            .or_else(|| env.var("DATABRICKS_CONFIG_FILE").map(PathBuf::from))
+            .or_else(|| env.home_dir().map(|h| h.join(".databrickscfg")));
+        Ok((settings, profile, config_file))
+    }
+
     /// Resolves the configuration (see the [module docs](self)).
     pub fn build(self) -> Result<Config, Error> {
         let env: Arc<dyn Env> = self.env.clone().unwrap_or_else(|| Arc::new(OsEnv));
-        let mut b = self;
-        let fill = |slot: &mut Option<String>, key: &str| {
-            if slot.is_none() {
-                *slot = env.var(key);
-            }
-        };
-        fill(&mut b.host, "DATABRICKS_HOST");
-        fill(&mut b.client_id, "DATABRICKS_CLIENT_ID");
-        fill(&mut b.workspace_id, "DATABRICKS_WORKSPACE_ID");
-        fill(&mut b.profile, "DATABRICKS_CONFIG_PROFILE");
-        fill(&mut b.auth_type, "DATABRICKS_AUTH_TYPE");
-        fill(&mut b.discovery_url, "DATABRICKS_DISCOVERY_URL");
-        if b.token.is_none() {
-            b.token = env.var("DATABRICKS_TOKEN").map(Secret::from);
-        }
-        if b.client_secret.is_none() {
-            b.client_secret = env.var("DATABRICKS_CLIENT_SECRET").map(Secret::from);
-        }
-        if b.config_file.is_none() {
-            b.config_file = env.var("DATABRICKS_CONFIG_FILE").map(PathBuf::from);
-        }
+        let (mut settings, named_profile, config_file) = self.layered(env.as_ref())?;
 
-        let no_profile = BTreeMap::new();
-        let any_auth = b.token.is_some()
-            || b.client_id.is_some()
-            || b.client_secret.is_some()
-            || b.credentials.is_some()
-            || b.workload.clone().resolve(&*env, &no_profile).is_configured();
-        let mut profile_keys = BTreeMap::new();
+        let any_auth = !settings.auth_groups().is_empty();
         let mut profile_used = None;
-        if b.profile.is_some() || (b.host.is_none() && !any_auth) {
-            let path = b
-                .config_file
-                .clone()
-                .or_else(|| env.home_dir().map(|h| h.join(".databrickscfg")));
-            match path {
+        if named_profile.is_some() || (!settings.has("host") && !any_auth) {
+            match &config_file {
                 Some(path) => {
-                    if let Some(p) = profile::load(&path, b.profile.as_deref())? {
-                        b.host = b.host.or(p.host);
-                        b.token = b.token.or(p.token);
-                        b.client_id = b.client_id.or(p.client_id);
-                        b.client_secret = b.client_secret.or(p.client_secret);
-                        b.workspace_id = b.workspace_id.or(p.workspace_id);
-                        b.auth_type = b.auth_type.or(p.auth_type);
-                        b.discovery_url = b.discovery_url.or(p.discovery_url);
-                        profile_keys = workload::profile_keys(&path, &p.name);
+                    if let Some(p) = profile::load(path, named_profile.as_deref())? {
+                        p.fill(&mut settings);
                         profile_used = Some(p.name);
                     }
                 }
-                None if b.profile.is_some() => {
+                None if named_profile.is_some() => {
                     return Err(Error::Config(
                         "a profile is named but there is no home directory to find ~/.databrickscfg; set DATABRICKS_CONFIG_FILE".to_owned(),
                     ));
@@ -374,113 +411,46 @@ impl ConfigBuilder {
             }
         }
 
-        let host = normalize_host(b.host.as_deref().ok_or_else(|| {
+        let host_setting = settings.setting("host").cloned().ok_or_else(|| {
             Error::Config(
                 "no host configured: set it on the builder, DATABRICKS_HOST, or in a ~/.databrickscfg profile"
                     .to_owned(),
             )
-        })?)?;
-        let timeout = b.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let credentials = match b.credentials.clone() {
+        })?;
+        let host = normalize_host(host_setting.value().unwrap_or_default())?;
+        settings.set("host", host.clone(), host_setting.source().clone());
+        let auth_type = settings.get("auth_type").map(str::parse::<AuthType>).transpose()?;
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let auth_config = AuthConfig::new(host.clone(), settings.clone(), env.clone())
+            .with_profile(named_profile)
+            .with_auth_type(auth_type)
+            .with_timeout(timeout);
+        let credentials = match self.credentials {
             Some(c) => c,
             None => {
-                let settings = b.workload.clone().resolve(&*env, &profile_keys);
-                let ctx = workload::Context {
-                    host: &host,
-                    client_id: b.client_id.as_deref(),
-                    discovery_url: b.discovery_url.as_deref(),
-                    settings: &settings,
-                    env: env.clone(),
-                    timeout,
-                };
-                credentials_from(&b, &ctx)?
+                let strategies = self.strategies.unwrap_or_else(default_strategies);
+                chain::resolve(&strategies, &auth_config)?
             }
         };
         let mut user_agent = UserAgent::new(credentials.auth_type());
-        for (k, v) in &b.user_agent_extra {
+        for (k, v) in &self.user_agent_extra {
             check_extra(k, v)?;
             user_agent = user_agent.with_extra(k, v)?;
         }
         Ok(Config {
             host,
-            workspace_id: b.workspace_id,
+            workspace_id: settings.get("workspace_id").map(str::to_owned),
             profile: profile_used,
             timeout,
-            retry_policy: b.retry_policy.unwrap_or_else(|| Arc::new(ExponentialRetry::default())),
-            polling_policy: b.polling_policy.unwrap_or_default(),
+            retry_policy: self
+                .retry_policy
+                .unwrap_or_else(|| Arc::new(ExponentialRetry::default())),
+            polling_policy: self.polling_policy.unwrap_or_default(),
             credentials,
             user_agent,
+            settings,
+            config_file,
         })
-    }
-}
-
-fn credentials_from(b: &ConfigBuilder, ctx: &workload::Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
-    let (host, timeout) = (ctx.host, ctx.timeout);
-    let pat = || -> Result<Arc<dyn CredentialsProvider>, Error> {
-        let token = b
-            .token
-            .clone()
-            .ok_or_else(|| Error::Config("auth_type pat needs a token (DATABRICKS_TOKEN)".to_owned()))?;
-        Ok(Arc::new(PatCredentials::new(token)))
-    };
-    let m2m = || -> Result<Arc<dyn CredentialsProvider>, Error> {
-        match (&b.client_id, &b.client_secret) {
-            (Some(id), Some(secret)) => Ok(Arc::new(OAuthM2mCredentials::new(
-                host,
-                id.clone(),
-                secret.clone(),
-                b.discovery_url.clone(),
-                timeout,
-            )?)),
-            _ => Err(Error::Config(
-                "auth_type oauth-m2m needs both a client id and a client secret (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET)".to_owned(),
-            )),
-        }
-    };
-    let methods = workload::methods();
-    match b.auth_type.as_deref() {
-        Some("pat") => pat(),
-        Some("oauth-m2m") => m2m(),
-        Some(other) => match methods.iter().find(|m| m.name == other) {
-            Some(method) => (method.build)(ctx),
-            None => Err(Error::Config(format!(
-                "auth_type {other:?} is not supported (supported: pat, oauth-m2m, {})",
-                methods.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
-            ))),
-        },
-        None => {
-            // The official chain's order: pat, metadata-service, oauth-m2m, then the workload
-            // methods (see `workload::methods`).
-            let has_pat = b.token.is_some();
-            let has_m2m = b.client_id.is_some() && b.client_secret.is_some();
-            if has_pat && has_m2m {
-                return Err(Error::Config(
-                    "more than one authorization method configured: oauth-m2m and pat (token and client_id/client_secret); set auth_type to choose one".to_owned(),
-                ));
-            }
-            if has_pat {
-                return pat();
-            }
-            let (first, rest) = methods.split_at(1);
-            if let Some(m) = first.iter().find(|m| (m.configured)(ctx)) {
-                return (m.build)(ctx);
-            }
-            if has_m2m {
-                return m2m();
-            }
-            if let Some(m) = rest.iter().find(|m| (m.configured)(ctx)) {
-                return (m.build)(ctx);
-            }
-            let hint = if b.client_id.is_some() {
-                " (a client id is set: oauth-m2m also needs a client secret (DATABRICKS_CLIENT_SECRET); github-oidc needs ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN)"
-            } else {
-                ""
-            };
-            Err(Error::Config(format!(
-                "no credentials configured: set a token (DATABRICKS_TOKEN), a client id and secret (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET), or the settings of one of {}{hint}",
-                methods.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
-            )))
-        }
     }
 }
 
@@ -528,6 +498,7 @@ fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::PatCredentials;
     use std::io::Write;
 
     fn env() -> MapEnv {
@@ -617,7 +588,7 @@ mod tests {
             .with_var("DATABRICKS_CLIENT_SECRET", "client-secret-value");
         let err = build(Config::builder(), e.clone()).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("oauth-m2m") && msg.contains("pat"), "{msg}");
+        assert!(msg.contains("oauth and pat"), "{msg}");
         assert!(!msg.contains("client-secret-value") && !msg.contains("tok "));
         let c = build(Config::builder().auth_type("oauth-m2m"), e.clone()).unwrap();
         assert_eq!(c.auth_type(), "oauth-m2m");
@@ -633,7 +604,7 @@ mod tests {
             build(Config::builder(), e.clone())
                 .unwrap_err()
                 .to_string()
-                .contains("client secret")
+                .contains("no client_secret (DATABRICKS_CLIENT_SECRET)")
         );
         assert!(build(Config::builder().auth_type("pat"), e).is_err());
         let err = build(Config::builder().host("h.com"), env()).unwrap_err();

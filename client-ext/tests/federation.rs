@@ -67,7 +67,10 @@ async fn env_oidc_exchanges_the_variables_token() {
         .with_var("DATABRICKS_HOST", f.emu.base_url())
         .with_var("DATABRICKS_CLIENT_ID", SP)
         .with_var("MY_JWT", f.idp.token(SUB, "sp-audience"))
-        .with_var("DATABRICKS_OIDC_TOKEN_ENV", "MY_JWT");
+        .with_var("DATABRICKS_OIDC_TOKEN_ENV", "MY_JWT")
+        // client_id and oidc_token_env are settings of two methods: as in the official SDKs,
+        // auth_type picks one
+        .with_var("DATABRICKS_AUTH_TYPE", "env-oidc");
     let (c, auth_type, _) = client(env);
     assert_eq!(auth_type, "env-oidc");
     assert_works_as_the_sp(&c).await;
@@ -94,7 +97,8 @@ async fn file_oidc_rereads_the_file_on_every_refresh() {
     let env = MapEnv::new()
         .with_var("DATABRICKS_HOST", f.emu.base_url())
         .with_var("DATABRICKS_CLIENT_ID", SP)
-        .with_var("DATABRICKS_OIDC_TOKEN_FILEPATH", path.to_string_lossy());
+        .with_var("DATABRICKS_OIDC_TOKEN_FILEPATH", path.to_string_lossy())
+        .with_var("DATABRICKS_AUTH_TYPE", "file-oidc");
     let (c, auth_type, _) = client(env);
     assert_eq!(auth_type, "file-oidc");
     assert_works_as_the_sp(&c).await;

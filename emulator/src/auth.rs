@@ -1,12 +1,13 @@
-//! Authentication: bearer tokens, host metadata discovery and the OAuth M2M
-//! client-credentials flow.
+//! Authentication: bearer tokens, host metadata discovery, the OAuth M2M
+//! client-credentials flow, and the token endpoint of the U2M authorization server
+//! ([`crate::oauth`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -56,6 +57,10 @@ pub fn scim_user(identity: &str) -> serde_json::Value {
     })
 }
 
+/// Prefixes of the access tokens this emulator issues: one that is no longer valid is
+/// refused rather than taken for a personal access token.
+const ISSUED_PREFIXES: &[&str] = &["emu-oauth-", "emu-u2m-"];
+
 /// Checks the `Authorization: Bearer` header of an API request; returns the calling
 /// identity: the client id for a token issued by the OAuth endpoint, else the PAT user.
 pub fn check(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
@@ -78,6 +83,9 @@ pub fn check(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> 
     if let Some(client_id) = issued {
         return Ok(client_id);
     }
+    if ISSUED_PREFIXES.iter().any(|p| token.starts_with(p)) {
+        return Err(ApiError::unauthenticated("Invalid access token: it has expired."));
+    }
     match &state.token {
         Some(expected) if expected != token => Err(ApiError::unauthenticated("Invalid access token.")),
         _ => Ok(state.user.clone()),
@@ -96,12 +104,29 @@ pub async fn oidc_discovery(State(state): State<Arc<AppState>>) -> Json<serde_js
         "issuer": format!("{b}/oidc"),
         "authorization_endpoint": format!("{b}/oidc/v1/authorize"),
         "token_endpoint": format!("{b}/oidc/v1/token"),
-        "grant_types_supported": ["client_credentials", crate::federation::TOKEN_EXCHANGE_GRANT],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", crate::federation::TOKEN_EXCHANGE_GRANT],
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "scopes_supported": ["all-apis", "sql", "offline_access"],
     }))
 }
 
+/// `GET /oidc/v1/authorize` (no auth): grants at once as the emulator's user.
+pub async fn authorize(State(state): State<Arc<AppState>>, Query(query): Query<HashMap<String, String>>) -> Response {
+    state.oauth.authorize(&query)
+}
+
+fn register(state: &AppState, token: &str, identity: String) {
+    if let Ok(mut t) = state.tokens.lock() {
+        let now = Instant::now();
+        t.0.retain(|_, (exp, _)| *exp > now);
+        t.0.insert(token.to_owned(), (now + state.m2m_token_lifetime, identity));
+    }
+}
+
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, Json(json!({"error": error, "error_description": description}))).into_response()
+    crate::oauth::error(status, error, description)
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -122,12 +147,15 @@ pub async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
         return crate::federation::token_exchange(&state, &form).await;
     }
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "Only client_credentials is supported.",
-        );
+        return match state.oauth.token(&form, &headers, state.m2m_token_lifetime) {
+            Ok(issued) => {
+                register(&state, &issued.access_token, state.user.clone());
+                ([(header::CACHE_CONTROL, "no-store")], Json(issued.body)).into_response()
+            }
+            Err(resp) => resp,
+        };
     }
+    state.oauth.count("client_credentials");
     let creds = basic_credentials(&headers)
         .or_else(|| Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone())));
     let ok = match (&creds, &state.m2m) {
@@ -144,12 +172,8 @@ pub async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
     }
     let token = format!("emu-oauth-{}", uuid::Uuid::new_v4().simple());
     let lifetime = state.m2m_token_lifetime;
-    if let Ok(mut t) = state.tokens.lock() {
-        let now = Instant::now();
-        t.0.retain(|_, (exp, _)| *exp > now);
-        let client_id = creds.as_ref().map(|(id, _)| id.clone()).unwrap_or_default();
-        t.0.insert(token.clone(), (now + lifetime, client_id));
-    }
+    let client_id = creds.as_ref().map(|(id, _)| id.clone()).unwrap_or_default();
+    register(&state, &token, client_id);
     let scope = form.get("scope").cloned().unwrap_or_else(|| "all-apis".to_string());
     Json(json!({
         "access_token": token, "token_type": "Bearer", "expires_in": lifetime.as_secs(), "scope": scope,

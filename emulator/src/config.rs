@@ -109,6 +109,8 @@ pub struct Config {
     pub user: String,
     /// Default and cap of the lifetime of database credentials.
     pub credential_ttl: Duration,
+    /// The OAuth U2M authorization server's settings.
+    pub oauth: crate::oauth::OAuthConfig,
 }
 
 impl Default for Config {
@@ -128,6 +130,7 @@ impl Default for Config {
             postgres: None,
             user: DEFAULT_USER.to_string(),
             credential_ttl: Duration::from_secs(3600),
+            oauth: crate::oauth::OAuthConfig::default(),
         }
     }
 }

@@ -35,6 +35,7 @@ pub mod federation;
 pub mod fuzzing;
 mod ids;
 mod mask;
+pub mod oauth;
 mod operations;
 mod paging;
 mod persist;
@@ -156,6 +157,18 @@ impl EmulatorBuilder {
     /// same checks as a token exchange (see [`federation`]).
     pub fn bearer_policy(mut self, policy: FederationPolicy) -> Self {
         self.config.bearer_policies.push(policy);
+        self
+    }
+
+    /// Public OAuth client ids accepted by `/oidc/v1/authorize` besides `databricks-cli`.
+    pub fn oauth_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.config.oauth.client_ids.push(client_id.into());
+        self
+    }
+
+    /// How long OAuth refresh tokens may be used (default 30 days).
+    pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.oauth.refresh_token_lifetime = lifetime;
         self
     }
 
@@ -318,6 +331,17 @@ impl Emulator {
             .lock()
             .map(|l| l.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// OAuth token requests received by grant type (`authorization_code`, `refresh_token`,
+    /// `client_credentials`), and `authorize` for authorization requests.
+    pub fn oauth_grant_counts(&self) -> BTreeMap<String, u64> {
+        self.state.oauth.grant_counts()
+    }
+
+    /// Makes every OAuth refresh token issued so far unusable (an expired or revoked login).
+    pub fn revoke_refresh_tokens(&self) {
+        self.state.oauth.revoke_refresh_tokens();
     }
 
     /// Total HTTP requests received (all routes).

@@ -45,9 +45,15 @@ struct Args {
     /// (e.g. Entra ID tokens on Azure workspaces): same syntax as --federation-policy (repeatable).
     #[arg(long = "bearer-policy", value_name = "POLICY")]
     bearer_policy: Vec<lakebase_emulator::FederationPolicy>,
-    /// Lifetime of issued OAuth tokens, in seconds.
+    /// Lifetime of issued OAuth access tokens (M2M and U2M), in seconds.
     #[arg(long, default_value_t = 3600)]
     token_lifetime: u64,
+    /// Lifetime of issued OAuth refresh tokens (U2M), in seconds.
+    #[arg(long, default_value_t = 30 * 24 * 3600)]
+    refresh_token_lifetime: u64,
+    /// A further public OAuth client id accepted by /oidc/v1/authorize (besides databricks-cli).
+    #[arg(long = "oauth-client-id")]
+    oauth_client_ids: Vec<String>,
     /// Fraction of API requests answered 429.
     #[arg(long, default_value_t = 0.0)]
     rate_429: f64,
@@ -141,6 +147,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .op_latency(Duration::from_millis(a.op_latency_ms))
         .reconcile(Duration::from_millis(a.reconcile_ms))
         .m2m_token_lifetime(Duration::from_secs(a.token_lifetime))
+        .refresh_token_lifetime(Duration::from_secs(a.refresh_token_lifetime))
         .faults(faults)
         .default_page_size(a.page_size)
         .workspace_id(a.workspace_id)
@@ -169,6 +176,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(t) = a.token {
         b = b.token(t);
+    }
+    for id in a.oauth_client_ids {
+        b = b.oauth_client_id(id);
     }
     if let (Some(id), Some(secret)) = (a.client_id, a.client_secret) {
         b = b.m2m_credentials(id, secret);

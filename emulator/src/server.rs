@@ -102,6 +102,8 @@ pub struct AppState {
     pub base_url: String,
     /// Secret salt of page tokens.
     pub salt: u64,
+    /// The OAuth U2M authorization server.
+    pub oauth: crate::oauth::AuthorizationServer,
 }
 
 impl AppState {
@@ -152,6 +154,7 @@ impl AppState {
             workspace_id: cfg.workspace_id.clone(),
             base_url,
             salt: rand::random(),
+            oauth: crate::oauth::AuthorizationServer::new(cfg.oauth.clone()),
         })
     }
 
@@ -450,6 +453,17 @@ async fn suspend(State(state): State<Arc<AppState>>, Json(req): Json<Suspend>) -
     }
 }
 
+/// `GET /_emulator/oauth`: token requests by grant type (and `authorize` requests).
+async fn oauth_stats(State(state): State<Arc<AppState>>) -> Response {
+    Json(json!({"grants": state.oauth.grant_counts()})).into_response()
+}
+
+/// `POST /_emulator/oauth/revoke`: every refresh token issued so far stops working.
+async fn oauth_revoke(State(state): State<Arc<AppState>>) -> Response {
+    state.oauth.revoke_refresh_tokens();
+    Json(json!({})).into_response()
+}
+
 async fn stats(State(state): State<Arc<AppState>>) -> Response {
     let counts = state.counts.lock().map(|c| c.clone()).unwrap_or_default();
     let pids = state.pg.as_ref().map(|pg| pg.server_pids()).unwrap_or_default();
@@ -480,6 +494,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_emulator/cdf-statuses", post(add_cdf_status))
         .route("/_emulator/ca.pem", get(ca_pem))
         .route("/_emulator/suspend", post(suspend))
+        .route("/_emulator/oauth", get(oauth_stats))
+        .route("/_emulator/oauth/revoke", post(oauth_revoke))
         .route_layer(middleware::from_fn_with_state(state.clone(), admin_auth));
     Router::new()
         .route("/api/2.0/postgres/{*rest}", any(api))
@@ -489,6 +505,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(auth::oidc_discovery),
         )
         .route("/oidc/v1/token", post(auth::token))
+        .route("/oidc/v1/authorize", get(auth::authorize))
         .merge(admin)
         .route("/api/2.0/preview/scim/v2/Me", get(scim_me))
         .fallback(fallback)

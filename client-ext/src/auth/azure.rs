@@ -62,7 +62,7 @@ const ENVIRONMENTS: [AzureEnvironment; 3] = [
 ];
 
 /// The environment named by `azure_environment`, else the one of the host's DNS zone.
-pub(crate) fn environment(ctx: &Context<'_>) -> Result<&'static AzureEnvironment, Error> {
+pub(crate) fn environment(ctx: &Context) -> Result<&'static AzureEnvironment, Error> {
     if let Some(name) = ctx.setting("azure_environment") {
         let upper = name.to_ascii_uppercase();
         let upper = upper.trim_start_matches("AZURE").trim_start_matches('_');
@@ -81,7 +81,7 @@ pub(crate) fn environment(ctx: &Context<'_>) -> Result<&'static AzureEnvironment
             .find(|e| e.name == wanted)
             .unwrap_or(&ENVIRONMENTS[0]));
     }
-    let host = ctx.host;
+    let host = ctx.host.as_str();
     Ok(if host.ends_with(".databricks.azure.us") {
         &ENVIRONMENTS[1]
     } else if host.ends_with(".databricks.azure.cn") {
@@ -92,7 +92,7 @@ pub(crate) fn environment(ctx: &Context<'_>) -> Result<&'static AzureEnvironment
 }
 
 /// Whether the workspace is on Azure (resource id set, or an Azure Databricks host).
-pub(crate) fn is_azure(ctx: &Context<'_>) -> bool {
+pub(crate) fn is_azure(ctx: &Context) -> bool {
     ctx.setting("azure_workspace_resource_id").is_some()
         || [".azuredatabricks.net", ".databricks.azure.us", ".databricks.azure.cn"]
             .iter()
@@ -100,7 +100,7 @@ pub(crate) fn is_azure(ctx: &Context<'_>) -> bool {
 }
 
 /// The Entra ID login URL ending in `/` (`azure_login_endpoint` overrides the environment's).
-fn login_endpoint(ctx: &Context<'_>) -> Result<String, Error> {
+fn login_endpoint(ctx: &Context) -> Result<String, Error> {
     let base = match ctx.setting("azure_login_endpoint") {
         Some(url) => url,
         None => environment(ctx)?.active_directory_endpoint.to_owned(),
@@ -127,7 +127,7 @@ struct Tenant {
 }
 
 impl Tenant {
-    fn new(ctx: &Context<'_>, discovery: TenantDiscovery, http: reqwest::Client) -> Self {
+    fn new(ctx: &Context, discovery: TenantDiscovery, http: reqwest::Client) -> Self {
         Self {
             configured: ctx.setting("azure_tenant_id"),
             host: ctx.host.to_owned(),
@@ -188,7 +188,7 @@ struct EntraClientCredentials {
 enum EntraCredential {
     Secret(Secret),
     /// A GitHub Actions ID token as the client assertion (fetched on each refresh).
-    GithubAssertion(super::oidc::GithubIdToken),
+    GithubAssertion(super::federation::GithubIdToken),
 }
 
 impl TokenSource for EntraClientCredentials {
@@ -208,7 +208,7 @@ impl TokenSource for EntraClientCredentials {
                     post_form(&self.http, &url, &form, &what).await
                 }
                 EntraCredential::GithubAssertion(github) => {
-                    use super::oidc::IdTokenSource;
+                    use super::federation::IdTokenSource;
                     let assertion = github.id_token(AZURE_AD_TOKEN_EXCHANGE).await?;
                     let form = [
                         ("grant_type", "client_credentials"),
@@ -228,7 +228,7 @@ impl TokenSource for EntraClientCredentials {
     }
 }
 
-fn resource_id_header(ctx: &Context<'_>) -> Result<Option<Extra>, Error> {
+fn resource_id_header(ctx: &Context) -> Result<Option<Extra>, Error> {
     match ctx.setting("azure_workspace_resource_id") {
         Some(id) => Ok(Some(Extra::Fixed(
             http::HeaderName::from_static("x-databricks-azure-workspace-resource-id"),
@@ -243,7 +243,7 @@ const MANAGEMENT_HEADER: &str = "x-databricks-azure-sp-management-token";
 
 fn with_azure_headers(
     mut creds: WorkloadCredentials,
-    ctx: &Context<'_>,
+    ctx: &Context,
     management: Option<Refreshing>,
     optional: bool,
 ) -> Result<Arc<dyn CredentialsProvider>, Error> {
@@ -260,7 +260,7 @@ fn with_azure_headers(
     Ok(Arc::new(creds.with_client_id(ctx.setting("azure_client_id"))))
 }
 
-fn client_secret(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
+fn client_secret(ctx: &Context) -> Result<Arc<dyn CredentialsProvider>, Error> {
     let (Some(client_id), Some(secret)) = (ctx.setting("azure_client_id"), ctx.setting("azure_client_secret")) else {
         return Err(Error::Config(
             "auth_type azure-client-secret needs azure_client_id and azure_client_secret (ARM_CLIENT_ID, ARM_CLIENT_SECRET)"
@@ -291,6 +291,7 @@ fn client_secret(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Erro
 /// `azure-client-secret`.
 pub(crate) const CLIENT_SECRET: Method = Method {
     name: "azure-client-secret",
+    needs: "azure_client_id and azure_client_secret (ARM_CLIENT_ID, ARM_CLIENT_SECRET)",
     configured: |ctx| ctx.setting("azure_client_id").is_some() && ctx.setting("azure_client_secret").is_some(),
     build: client_secret,
 };
@@ -298,6 +299,7 @@ pub(crate) const CLIENT_SECRET: Method = Method {
 /// `github-oidc-azure`.
 pub(crate) const GITHUB_OIDC_AZURE: Method = Method {
     name: "github-oidc-azure",
+    needs: "azure_client_id (ARM_CLIENT_ID) and GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_URL + _TOKEN",
     configured: |ctx| {
         ctx.setting("azure_client_id").is_some()
             && ctx.var("ACTIONS_ID_TOKEN_REQUEST_TOKEN").is_some()
@@ -323,7 +325,7 @@ pub(crate) const GITHUB_OIDC_AZURE: Method = Method {
             tenant: Arc::new(Tenant::new(ctx, TenantDiscovery::OidcAuthorize, http.clone())),
             resource: AZURE_DATABRICKS_APP_ID.to_owned(),
             client_id,
-            credential: EntraCredential::GithubAssertion(super::oidc::GithubIdToken {
+            credential: EntraCredential::GithubAssertion(super::federation::GithubIdToken {
                 url,
                 request_token: Secret::from(request_token),
                 http,
@@ -377,7 +379,7 @@ impl TokenSource for ManagedIdentity {
     }
 }
 
-fn msi(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
+fn msi(ctx: &Context) -> Result<Arc<dyn CredentialsProvider>, Error> {
     let http = http_client(ctx.timeout)?;
     let endpoint = || match (ctx.var("IDENTITY_ENDPOINT"), ctx.var("IDENTITY_HEADER")) {
         (Some(url), Some(header)) => MsiEndpoint::AppService {
@@ -408,6 +410,7 @@ fn msi(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
 /// `azure-msi` (the Go SDK's; the Python SDK has none).
 pub(crate) const MSI: Method = Method {
     name: "azure-msi",
+    needs: "azure_use_msi (ARM_USE_MSI=true)",
     configured: |ctx| ctx.use_msi(),
     build: msi,
 };
@@ -521,12 +524,12 @@ impl TokenSource for AzureCli {
 }
 
 /// `az` on `PATH` (the environment's), if there.
-fn find_az(ctx: &Context<'_>) -> Option<std::path::PathBuf> {
+fn find_az(ctx: &Context) -> Option<std::path::PathBuf> {
     let path = ctx.var("PATH")?;
     std::env::split_paths(&path).map(|d| d.join("az")).find(|p| p.is_file())
 }
 
-fn cli(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
+fn cli(ctx: &Context) -> Result<Arc<dyn CredentialsProvider>, Error> {
     let program = find_az(ctx).ok_or_else(|| {
         Error::Config(
             "auth_type azure-cli: the az program is not on PATH (install the Azure CLI and run `az login`)".to_owned(),
@@ -557,6 +560,7 @@ fn cli(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
 /// `azure-cli`.
 pub(crate) const CLI: Method = Method {
     name: "azure-cli",
+    needs: "an Azure workspace and the az program on PATH",
     configured: |ctx| is_azure(ctx) && find_az(ctx).is_some(),
     build: cli,
 };

@@ -182,7 +182,7 @@ fn read_key_file(value: &str) -> Result<KeyFile, Error> {
     })
 }
 
-fn credentials(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
+fn credentials(ctx: &Context) -> Result<Arc<dyn CredentialsProvider>, Error> {
     let value = ctx.setting("google_credentials").ok_or_else(|| {
         Error::Config("auth_type google-credentials needs google_credentials (GOOGLE_CREDENTIALS)".to_owned())
     })?;
@@ -210,6 +210,7 @@ fn credentials(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error>
 /// `google-credentials`.
 pub(crate) const CREDENTIALS: Method = Method {
     name: "google-credentials",
+    needs: "google_credentials (GOOGLE_CREDENTIALS)",
     configured: |ctx| ctx.setting("google_credentials").is_some(),
     build: credentials,
 };
@@ -261,7 +262,7 @@ impl TokenSource for Adc {
     }
 }
 
-fn application_default(ctx: &Context<'_>, http: &reqwest::Client) -> Result<Adc, Error> {
+fn application_default(ctx: &Context, http: &reqwest::Client) -> Result<Adc, Error> {
     if let Some(path) = ctx.var("GOOGLE_APPLICATION_CREDENTIALS") {
         let k = read_key_file(&path)?;
         return match k.kind.as_deref() {
@@ -337,7 +338,7 @@ impl TokenSource for Impersonated {
     }
 }
 
-fn id(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
+fn id(ctx: &Context) -> Result<Arc<dyn CredentialsProvider>, Error> {
     let sa = ctx.setting("google_service_account").ok_or_else(|| {
         Error::Config("auth_type google-id needs google_service_account (DATABRICKS_GOOGLE_SERVICE_ACCOUNT)".to_owned())
     })?;
@@ -373,6 +374,7 @@ fn id(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
 /// `google-id`.
 pub(crate) const ID: Method = Method {
     name: "google-id",
+    needs: "google_service_account (DATABRICKS_GOOGLE_SERVICE_ACCOUNT)",
     configured: |ctx| ctx.setting("google_service_account").is_some(),
     build: id,
 };

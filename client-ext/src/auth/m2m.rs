@@ -6,50 +6,38 @@
 //!    `grant_type=client_credentials&scope=all-apis` gives `{access_token, token_type,
 //!    expires_in}`; the header is `{token_type} {access_token}`.
 //!
-//! The token is cached and refreshed 40 s before it expires (like the official SDKs); concurrent
-//! callers share one refresh (a `tokio` mutex is held while refreshing). Failures become
-//! [`Error::Auth`] with the server's status and message, never the secret.
+//! The token is held by a [`RefreshingToken`]: refreshed ahead of expiry, 40 s before it at
+//! the latest (like the official SDKs), one request however many callers wait. Failures
+//! become [`Error::Auth`] with the server's status and message, never the secret.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use serde::Deserialize;
-
-use super::{BoxFuture, CredentialsProvider, sensitive_header};
-use crate::error::{AuthError, Error};
+use super::chain::missing;
+use super::oidc::{self, ClientAuth, OidcEndpoints};
+use super::{
+    AuthConfig, AuthType, BoxFuture, Configured, CredentialsProvider, CredentialsStrategy, RefreshingToken, Token,
+    TokenSource,
+};
+use crate::error::Error;
 use crate::secret::Secret;
-
-/// Tokens are treated as expired this long before their actual expiry.
-const EXPIRY_LEEWAY: Duration = Duration::from_secs(40);
 
 /// OAuth M2M credentials of a service principal.
 pub struct OAuthM2mCredentials {
+    holder: RefreshingToken<ClientCredentials>,
+}
+
+struct ClientCredentials {
     discovery_url: String,
     client_id: String,
     client_secret: Secret,
+    scopes: String,
     http: reqwest::Client,
-    state: tokio::sync::Mutex<State>,
+    endpoints: tokio::sync::OnceCell<OidcEndpoints>,
 }
 
-#[derive(Default)]
-struct State {
-    token_endpoint: Option<String>,
-    token: Option<CachedToken>,
-}
-
-struct CachedToken {
-    header: http::HeaderValue,
-    /// `None`: the server gave no lifetime; valid until a request fails.
-    expires_at: Option<Instant>,
-}
-
-impl CachedToken {
-    fn is_fresh(&self, now: Instant) -> bool {
-        self.expires_at.is_none_or(|at| now + EXPIRY_LEEWAY < at)
-    }
-}
-
-impl fmt::Debug for OAuthM2mCredentials {
+impl fmt::Debug for ClientCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OAuthM2mCredentials")
             .field("discovery_url", &self.discovery_url)
@@ -59,38 +47,29 @@ impl fmt::Debug for OAuthM2mCredentials {
     }
 }
 
-#[derive(Deserialize)]
-struct Discovery {
-    token_endpoint: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: Option<String>,
-    token_type: Option<String>,
-    expires_in: Option<serde_json::Value>,
-}
-
-/// The message of an OAuth error response (`error_description`, `error`, or the standard
-/// Databricks error body), without ever quoting a success payload.
-fn oauth_error_message(body: &[u8], status: reqwest::StatusCode) -> String {
-    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    let field = |k: &str| {
-        json.as_ref()
-            .and_then(|j| j.get(k))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    match (field("error"), field("error_description").or_else(|| field("message"))) {
-        (Some(code), Some(desc)) => format!("{code}: {desc}"),
-        (None, Some(desc)) => desc,
-        (Some(code), None) => code,
-        (None, None) => status.canonical_reason().unwrap_or("request failed").to_owned(),
+impl fmt::Debug for OAuthM2mCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.holder.source().fmt(f)
     }
 }
 
-fn auth_error(message: String, status: Option<u16>) -> Error {
-    Error::Auth(AuthError { message, status })
+impl TokenSource for ClientCredentials {
+    fn fetch<'a>(&'a self, _current: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
+        Box::pin(async move {
+            let endpoints = self
+                .endpoints
+                .get_or_try_init(|| oidc::discover(&self.http, &self.discovery_url))
+                .await?;
+            oidc::request_token(
+                &self.http,
+                &endpoints.token_endpoint,
+                ClientAuth::Basic(&self.client_id, &self.client_secret),
+                &[("grant_type", "client_credentials"), ("scope", &self.scopes)],
+            )
+            .await
+            .map_err(|e| e.error)
+        })
+    }
 }
 
 impl OAuthM2mCredentials {
@@ -103,136 +82,35 @@ impl OAuthM2mCredentials {
         discovery_url: Option<String>,
         timeout: Duration,
     ) -> Result<Self, Error> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the OAuth HTTP client: {e}")))?;
-        Ok(Self {
-            discovery_url: discovery_url.unwrap_or_else(|| {
-                format!(
-                    "{}/oidc/.well-known/oauth-authorization-server",
-                    host.trim_end_matches('/')
-                )
-            }),
-            client_id: client_id.into(),
+        Self::with_scopes(
+            host,
+            client_id,
             client_secret,
-            http,
-            state: tokio::sync::Mutex::new(State::default()),
+            discovery_url,
+            timeout,
+            &["all-apis".to_owned()],
+        )
+    }
+
+    /// Like [`new`](Self::new), asking for `scopes` (space separated on the wire).
+    pub fn with_scopes(
+        host: &str,
+        client_id: impl Into<String>,
+        client_secret: Secret,
+        discovery_url: Option<String>,
+        timeout: Duration,
+        scopes: &[String],
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            holder: RefreshingToken::new(ClientCredentials {
+                discovery_url: discovery_url.unwrap_or_else(|| oidc::discovery_url(host)),
+                client_id: client_id.into(),
+                client_secret,
+                scopes: scopes.join(" "),
+                http: oidc::http_client(timeout)?,
+                endpoints: tokio::sync::OnceCell::new(),
+            }),
         })
-    }
-
-    async fn discover(&self) -> Result<String, Error> {
-        let url = &self.discovery_url;
-        let resp = self
-            .http
-            .get(url)
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| {
-                auth_error(
-                    format!("OAuth discovery request to {url} failed: {}", e.without_url()),
-                    None,
-                )
-            })?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| {
-            auth_error(
-                format!("reading OAuth discovery response failed: {}", e.without_url()),
-                None,
-            )
-        })?;
-        if !status.is_success() {
-            return Err(auth_error(
-                format!(
-                    "OAuth discovery at {url} failed: {}",
-                    oauth_error_message(&body, status)
-                ),
-                Some(status.as_u16()),
-            ));
-        }
-        serde_json::from_slice::<Discovery>(&body)
-            .ok()
-            .and_then(|d| d.token_endpoint)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| auth_error(format!("OAuth discovery at {url} returned no token_endpoint"), None))
-    }
-
-    async fn fetch_token(&self, token_endpoint: &str) -> Result<CachedToken, Error> {
-        let requested_at = Instant::now();
-        let resp = self
-            .http
-            .post(token_endpoint)
-            .basic_auth(&self.client_id, Some(self.client_secret.expose()))
-            .header("Accept", "application/json")
-            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
-            .send()
-            .await
-            .map_err(|e| {
-                auth_error(
-                    format!("OAuth token request to {token_endpoint} failed: {}", e.without_url()),
-                    None,
-                )
-            })?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| {
-            auth_error(
-                format!("reading OAuth token response failed: {}", e.without_url()),
-                None,
-            )
-        })?;
-        if !status.is_success() {
-            return Err(auth_error(
-                format!(
-                    "OAuth token request for client {:?} failed: {}",
-                    self.client_id,
-                    oauth_error_message(&body, status)
-                ),
-                Some(status.as_u16()),
-            ));
-        }
-        // Never quote the body here: it holds the token.
-        let token: TokenResponse = serde_json::from_slice(&body)
-            .map_err(|_| auth_error("OAuth token response is not the expected JSON".to_owned(), None))?;
-        let access = token
-            .access_token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| auth_error("OAuth token response has no access_token".to_owned(), None))?;
-        let token_type = token
-            .token_type
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| "Bearer".to_owned());
-        let expires_in = match token.expires_in {
-            Some(serde_json::Value::Number(n)) => n.as_f64(),
-            Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
-            _ => None,
-        };
-        let expires_at = expires_in
-            .and_then(|s| Duration::try_from_secs_f64(s.max(0.0)).ok())
-            .map(|d| requested_at + d);
-        Ok(CachedToken {
-            header: sensitive_header(&format!("{token_type} {access}"))?,
-            expires_at,
-        })
-    }
-
-    async fn header(&self) -> Result<http::HeaderValue, Error> {
-        let mut state = self.state.lock().await;
-        if let Some(token) = state.token.as_ref().filter(|t| t.is_fresh(Instant::now())) {
-            return Ok(token.header.clone());
-        }
-        let endpoint = match &state.token_endpoint {
-            Some(e) => e.clone(),
-            None => {
-                let e = self.discover().await?;
-                state.token_endpoint = Some(e.clone());
-                e
-            }
-        };
-        let token = self.fetch_token(&endpoint).await?;
-        let header = token.header.clone();
-        state.token = Some(token);
-        Ok(header)
     }
 }
 
@@ -242,17 +120,50 @@ impl CredentialsProvider for OAuthM2mCredentials {
     }
 
     fn authorization(&self) -> BoxFuture<'_, Result<http::HeaderValue, Error>> {
-        Box::pin(self.header())
+        Box::pin(self.holder.header())
     }
 
     fn client_id(&self) -> Option<&str> {
-        Some(&self.client_id)
+        Some(&self.holder.source().client_id)
+    }
+
+    fn token(&self) -> BoxFuture<'_, Result<Token, Error>> {
+        Box::pin(self.holder.token())
+    }
+}
+
+/// The `oauth-m2m` strategy: applies when `host`, `client_id` and `client_secret` are set.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OAuthM2mStrategy;
+
+impl CredentialsStrategy for OAuthM2mStrategy {
+    fn auth_type(&self) -> AuthType {
+        AuthType::OAuthM2m
+    }
+
+    fn configure(&self, config: &AuthConfig) -> Result<Configured, Error> {
+        if let Some(why) = missing(&["client_id", "client_secret"], config) {
+            return Ok(Configured::Skipped(why));
+        }
+        let s = &config.settings;
+        let (Some(id), Some(secret)) = (s.get("client_id"), s.secret("client_secret")) else {
+            return Ok(Configured::Skipped("no client_id".to_owned()));
+        };
+        Ok(Configured::Provider(Arc::new(OAuthM2mCredentials::with_scopes(
+            &config.host,
+            id,
+            secret,
+            s.get("discovery_url").map(str::to_owned),
+            config.timeout,
+            &s.scopes(),
+        )?)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AuthError;
     use httpmock::prelude::*;
     use std::sync::Arc;
 

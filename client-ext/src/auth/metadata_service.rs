@@ -72,7 +72,7 @@ fn checked_url(raw: &str) -> Result<url::Url, Error> {
     }
 }
 
-fn build(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
+fn build(ctx: &Context) -> Result<Arc<dyn CredentialsProvider>, Error> {
     let raw = ctx.setting("metadata_service_url").ok_or_else(|| {
         Error::Config(
             "auth_type metadata-service needs metadata_service_url (DATABRICKS_METADATA_SERVICE_URL)".to_owned(),
@@ -80,7 +80,7 @@ fn build(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
     })?;
     let source = MetadataService {
         url: checked_url(&raw)?,
-        host: ctx.host.to_owned(),
+        host: ctx.host.clone(),
         http: http_client(ctx.timeout.min(Duration::from_secs(10)))?,
     };
     Ok(Arc::new(WorkloadCredentials::new(
@@ -92,6 +92,7 @@ fn build(ctx: &Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error> {
 /// `metadata-service`.
 pub(crate) const METHOD: Method = Method {
     name: "metadata-service",
+    needs: "metadata_service_url (DATABRICKS_METADATA_SERVICE_URL)",
     configured: |ctx| ctx.setting("metadata_service_url").is_some(),
     build,
 };
@@ -99,7 +100,7 @@ pub(crate) const METHOD: Method = Method {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::workload::WorkloadSettings;
+    use crate::auth::workload::test_context;
     use crate::config::MapEnv;
     use httpmock::prelude::*;
 
@@ -115,17 +116,13 @@ mod tests {
             then.status(200)
                 .json_body(serde_json::json!({"access_token": "md-tok", "token_type": "Bearer", "expires_on": soon}));
         });
-        let settings = WorkloadSettings::new()
-            .with("metadata_service_url", server.url("/metadata/token"))
-            .unwrap();
-        let ctx = Context {
-            host: "https://ws.example.com",
-            client_id: None,
-            discovery_url: None,
-            settings: &settings,
-            env: Arc::new(MapEnv::new()),
-            timeout: Duration::from_secs(5),
-        };
+        let url = server.url("/metadata/token");
+        let ctx = test_context(
+            "https://ws.example.com",
+            None,
+            &[("metadata_service_url", &url)],
+            MapEnv::new(),
+        );
         assert!((METHOD.configured)(&ctx));
         let creds = build(&ctx).unwrap();
         assert_eq!(creds.auth_type(), "metadata-service");

@@ -1,6 +1,9 @@
 //! Personal access token authentication: `Authorization: Bearer <token>`.
 
-use super::{BoxFuture, CredentialsProvider, sensitive_header};
+use std::sync::Arc;
+
+use super::chain::missing;
+use super::{AuthConfig, AuthType, BoxFuture, Configured, CredentialsProvider, CredentialsStrategy, sensitive_header};
 use crate::error::Error;
 use crate::secret::Secret;
 
@@ -32,6 +35,23 @@ impl CredentialsProvider for PatCredentials {
     fn authorization(&self) -> BoxFuture<'_, Result<http::HeaderValue, Error>> {
         let header = sensitive_header(&format!("Bearer {}", self.token.expose()));
         Box::pin(std::future::ready(header))
+    }
+}
+
+/// The `pat` strategy: applies when `host` and `token` are set.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PatStrategy;
+
+impl CredentialsStrategy for PatStrategy {
+    fn auth_type(&self) -> AuthType {
+        AuthType::Pat
+    }
+
+    fn configure(&self, config: &AuthConfig) -> Result<Configured, Error> {
+        match config.settings.secret("token") {
+            Some(token) => Ok(Configured::Provider(Arc::new(PatCredentials::new(token)))),
+            None => Ok(Configured::Skipped(missing(&["token"], config).unwrap_or_default())),
+        }
     }
 }
 

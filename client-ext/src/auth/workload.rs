@@ -28,158 +28,60 @@
 //! `SYSTEM_HOSTTYPE` (Azure DevOps), `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` (App Service),
 //! `GOOGLE_APPLICATION_CREDENTIALS` and `GCE_METADATA_HOST` (Google), and `PATH` (the `az` program).
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::token_source::Refreshing;
-use super::{BoxFuture, CredentialsProvider};
+use super::{AuthConfig, AuthType, BoxFuture, Configured, CredentialsProvider, CredentialsStrategy, Settings};
 use crate::config::Env;
 use crate::error::Error;
-use crate::secret::Secret;
 
-/// `(config key, environment variables, secret)` of every workload setting.
-const KEYS: &[(&str, &[&str], bool)] = &[
-    ("token_audience", &["DATABRICKS_TOKEN_AUDIENCE"], false),
-    ("oidc_token_env", &["DATABRICKS_OIDC_TOKEN_ENV"], false),
-    (
-        "oidc_token_filepath",
-        &["DATABRICKS_OIDC_TOKEN_FILEPATH", "DATABRICKS_OIDC_TOKEN_FILE"],
-        false,
-    ),
-    ("azure_workspace_resource_id", &["DATABRICKS_AZURE_RESOURCE_ID"], false),
-    ("azure_use_msi", &["ARM_USE_MSI"], false),
-    ("azure_client_id", &["ARM_CLIENT_ID"], false),
-    ("azure_client_secret", &["ARM_CLIENT_SECRET"], true),
-    ("azure_tenant_id", &["ARM_TENANT_ID"], false),
-    ("azure_environment", &["ARM_ENVIRONMENT"], false),
-    ("google_credentials", &["GOOGLE_CREDENTIALS"], true),
-    ("google_service_account", &["DATABRICKS_GOOGLE_SERVICE_ACCOUNT"], false),
-    ("metadata_service_url", &["DATABRICKS_METADATA_SERVICE_URL"], true),
-    ("azure_login_endpoint", &["LAKEBASE_AZURE_LOGIN_ENDPOINT"], false),
-    ("azure_msi_endpoint", &["LAKEBASE_AZURE_MSI_ENDPOINT"], false),
-    ("google_iam_endpoint", &["LAKEBASE_GOOGLE_IAM_ENDPOINT"], false),
+/// The settings that are not official, and their variables.
+const OVERRIDES: [(&str, &str); 3] = [
+    ("azure_login_endpoint", "LAKEBASE_AZURE_LOGIN_ENDPOINT"),
+    ("azure_msi_endpoint", "LAKEBASE_AZURE_MSI_ENDPOINT"),
+    ("google_iam_endpoint", "LAKEBASE_GOOGLE_IAM_ENDPOINT"),
 ];
 
-/// The settings of the workload login methods (see the [module docs](self) for each key).
-///
-/// Values set here win over the environment, which wins over the profile.
-///
-/// ```
-/// use lakebase::auth::workload::WorkloadSettings;
-/// let s = WorkloadSettings::new().with("token_audience", "my-sp-audience")?.with("azure_client_secret", "shh")?;
-/// assert!(!format!("{s:?}").contains("shh"));
-/// assert!(WorkloadSettings::new().with("colour", "red").is_err());
-/// # Ok::<(), lakebase::error::Error>(())
-/// ```
-#[derive(Clone, Default)]
-pub struct WorkloadSettings {
-    values: BTreeMap<&'static str, Secret>,
-}
-
-impl fmt::Debug for WorkloadSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut m = f.debug_map();
-        for (k, v) in &self.values {
-            if is_secret(k) {
-                m.entry(k, &"***");
-            } else {
-                m.entry(k, &v.expose());
-            }
-        }
-        m.finish()
-    }
-}
-
-fn is_secret(key: &str) -> bool {
-    KEYS.iter().any(|(k, _, secret)| *k == key && *secret)
-}
-
-impl WorkloadSettings {
-    /// No settings.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets `key` (a config key of the table in the module docs); an unknown key is an error.
-    pub fn with(mut self, key: &str, value: impl Into<String>) -> Result<Self, Error> {
-        let (k, _, _) = KEYS.iter().find(|(k, _, _)| *k == key).ok_or_else(|| {
-            Error::Config(format!(
-                "unknown workload setting {key:?} (known: {})",
-                KEYS.iter().map(|(k, _, _)| *k).collect::<Vec<_>>().join(", ")
-            ))
-        })?;
-        self.values.insert(k, Secret::from(value.into()));
-        Ok(self)
-    }
-
-    /// The value of `key`, if set.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.values.get(key).map(Secret::expose).filter(|v| !v.is_empty())
-    }
-
-    /// Fills unset keys from the environment, then from the profile section's keys.
-    pub(crate) fn resolve(mut self, env: &dyn Env, profile: &BTreeMap<String, String>) -> Self {
-        for (key, vars, _) in KEYS {
-            if self.get(key).is_some() {
-                continue;
-            }
-            let value = vars.iter().find_map(|v| env.var(v)).or_else(|| {
-                profile
-                    .get(*key)
-                    .filter(|v| !v.trim().is_empty())
-                    .map(|v| v.trim().to_owned())
-            });
-            if let Some(v) = value {
-                self.values.insert(key, Secret::from(v));
-            }
-        }
-        self
-    }
-
-    /// Whether any setting that selects a method is set (not the endpoint overrides).
-    pub(crate) fn is_configured(&self) -> bool {
-        self.values
-            .keys()
-            .any(|k| !k.ends_with("_endpoint") && *k != "azure_environment" && *k != "token_audience")
-    }
-
-    fn flag(&self, key: &str) -> bool {
-        self.get(key)
-            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
-    }
-}
-
-/// Every key of a profile section (for the workload settings, which `profile` does not list).
-pub(crate) fn profile_keys(path: &Path, profile: &str) -> BTreeMap<String, String> {
-    ini::Ini::load_from_file(path)
-        .ok()
-        .and_then(|ini| {
-            ini.section(Some(profile))
-                .map(|s| s.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
-        })
-        .unwrap_or_default()
-}
-
-/// What a method needs to know besides its own settings.
-pub(crate) struct Context<'a> {
-    pub(crate) host: &'a str,
-    pub(crate) client_id: Option<&'a str>,
-    pub(crate) discovery_url: Option<&'a str>,
-    pub(crate) settings: &'a WorkloadSettings,
+/// What a method sees: the resolved settings (explicit, environment, profile), the host, the
+/// environment and the timeout.
+pub(crate) struct Context {
+    pub(crate) host: String,
+    pub(crate) client_id: Option<String>,
+    pub(crate) discovery_url: Option<String>,
+    settings: Settings,
     pub(crate) env: Arc<dyn Env>,
     pub(crate) timeout: Duration,
 }
 
-impl Context<'_> {
+impl Context {
+    /// The context of a chain's configuration.
+    pub(crate) fn new(config: &AuthConfig) -> Self {
+        Self {
+            host: config.host.clone(),
+            client_id: config.settings.get("client_id").map(str::to_owned),
+            discovery_url: config.settings.get("discovery_url").map(str::to_owned),
+            settings: config.settings.clone(),
+            env: config.env.clone(),
+            timeout: config.timeout,
+        }
+    }
+
     pub(crate) fn var(&self, key: &str) -> Option<String> {
         self.env.var(key)
     }
 
+    /// A setting's value (secrets included: only for the wire).
     pub(crate) fn setting(&self, key: &str) -> Option<String> {
-        self.settings.get(key).map(str::to_owned)
+        if let Some((_, var)) = OVERRIDES.iter().find(|(k, _)| *k == key) {
+            return self.var(var);
+        }
+        self.settings
+            .get(key)
+            .map(str::to_owned)
+            .or_else(|| self.settings.secret(key).map(|s| s.expose().to_owned()))
+            .filter(|v| !v.trim().is_empty())
     }
 
     pub(crate) fn use_msi(&self) -> bool {
@@ -193,30 +95,35 @@ pub(crate) struct Method {
     pub(crate) name: &'static str,
     /// Whether the settings and environment it needs are present (checked without I/O beyond
     /// looking at files, as `Config::build` is synchronous).
-    pub(crate) configured: fn(&Context<'_>) -> bool,
+    pub(crate) configured: fn(&Context) -> bool,
+    /// What it needs, for the chain's "skipped" line.
+    pub(crate) needs: &'static str,
     /// Its credentials; only called when configured or chosen by `auth_type`.
-    pub(crate) build: fn(&Context<'_>) -> Result<Arc<dyn CredentialsProvider>, Error>,
+    pub(crate) build: fn(&Context) -> Result<Arc<dyn CredentialsProvider>, Error>,
 }
 
-/// The workload methods in the official Python SDK 0.162.0's order
-/// (`DefaultCredentials` in `databricks/sdk/credentials_provider.py`), `azure-msi` (Go SDK
-/// only) placed after `github-oidc-azure`. `pat`, `basic`, `oauth-m2m` and the person logins sit
-/// between them in the full chain (see [`crate::auth`]).
-pub(crate) fn methods() -> [Method; 11] {
-    use super::{azure, gcp, metadata_service, oidc};
-    [
-        metadata_service::METHOD,
-        oidc::ENV_OIDC,
-        oidc::FILE_OIDC,
-        oidc::GITHUB_OIDC,
-        azure::CLIENT_SECRET,
-        azure::GITHUB_OIDC_AZURE,
-        azure::MSI,
-        azure::CLI,
-        oidc::AZURE_DEVOPS_OIDC,
-        gcp::CREDENTIALS,
-        gcp::ID,
-    ]
+/// A workload [`Method`] as a strategy of the chain.
+pub(crate) struct WorkloadStrategy(pub(crate) Method);
+
+impl fmt::Debug for WorkloadStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("WorkloadStrategy").field(&self.0.name).finish()
+    }
+}
+
+impl CredentialsStrategy for WorkloadStrategy {
+    fn auth_type(&self) -> AuthType {
+        self.0.name.parse().unwrap_or(AuthType::ModelServing)
+    }
+
+    fn configure(&self, config: &AuthConfig) -> Result<Configured, Error> {
+        let ctx = Context::new(config);
+        // Named by auth_type: build it, so its own error says what is missing.
+        if config.auth_type == Some(self.auth_type()) || (self.0.configured)(&ctx) {
+            return (self.0.build)(&ctx).map(Configured::Provider);
+        }
+        Ok(Configured::Skipped(format!("needs {}", self.0.needs)))
+    }
 }
 
 /// An extra header sent beside `Authorization`.
@@ -301,19 +208,23 @@ impl CredentialsProvider for WorkloadCredentials {
     }
 }
 
-/// A context for unit tests of the methods.
+/// A context for unit tests of the methods: `settings` given explicitly.
 #[cfg(test)]
-pub(crate) fn test_context<'a>(
-    host: &'a str,
-    client_id: Option<&'a str>,
-    settings: &'a WorkloadSettings,
+pub(crate) fn test_context(
+    host: &str,
+    client_id: Option<&str>,
+    settings: &[(&str, &str)],
     env: crate::config::MapEnv,
-) -> Context<'a> {
+) -> Context {
+    let mut s = Settings::new();
+    for (k, v) in settings {
+        s.fill(k, *v, crate::auth::Source::Explicit);
+    }
     Context {
-        host,
-        client_id,
+        host: host.to_owned(),
+        client_id: client_id.map(str::to_owned),
         discovery_url: None,
-        settings,
+        settings: s,
         env: Arc::new(env),
         timeout: Duration::from_secs(5),
     }
