@@ -111,6 +111,9 @@ impl Executor {
     async fn authorize(&self, request: &mut reqwest::Request) -> Result<(), Error> {
         let value = self.credentials.authorization().await?;
         request.headers_mut().insert(http::header::AUTHORIZATION, value);
+        for (name, value) in self.credentials.extra_headers().await? {
+            request.headers_mut().insert(name, value);
+        }
         Ok(())
     }
 

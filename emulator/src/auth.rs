@@ -23,6 +23,15 @@ use crate::server::AppState;
 pub struct IssuedTokens(HashMap<String, (Instant, String)>);
 
 impl IssuedTokens {
+    /// Issues a new access token acting as `client_id` for `lifetime` (expired ones are dropped).
+    pub(crate) fn issue(&mut self, client_id: String, lifetime: std::time::Duration) -> String {
+        let token = format!("emu-oauth-{}", uuid::Uuid::new_v4().simple());
+        let now = Instant::now();
+        self.0.retain(|_, (exp, _)| *exp > now);
+        self.0.insert(token.clone(), (now + lifetime, client_id));
+        token
+    }
+
     /// The client id of a valid issued token.
     fn identity(&self, token: &str, now: Instant) -> Option<&str> {
         self.0
@@ -95,7 +104,7 @@ pub async fn oidc_discovery(State(state): State<Arc<AppState>>) -> Json<serde_js
         "issuer": format!("{b}/oidc"),
         "authorization_endpoint": format!("{b}/oidc/v1/authorize"),
         "token_endpoint": format!("{b}/oidc/v1/token"),
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", crate::federation::TOKEN_EXCHANGE_GRANT],
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -134,6 +143,9 @@ pub async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
     let Ok(form) = serde_urlencoded::from_str::<HashMap<String, String>>(&body) else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Malformed form body.");
     };
+    if form.get("grant_type").map(String::as_str) == Some(crate::federation::TOKEN_EXCHANGE_GRANT) {
+        return crate::federation::token_exchange(&state, &form).await;
+    }
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return match state.oauth.token(&form, &headers, state.m2m_token_lifetime) {
             Ok(issued) => {

@@ -93,6 +93,10 @@ pub struct Config {
     pub m2m: Option<M2mCredentials>,
     /// Lifetime of OAuth access tokens issued by the token endpoint.
     pub m2m_token_lifetime: Duration,
+    /// Identity providers trusted for token exchange (`--federation-policy`).
+    pub federation_policies: Vec<crate::FederationPolicy>,
+    /// Identity providers whose JWTs are accepted directly as bearer tokens (`--bearer-policy`).
+    pub bearer_policies: Vec<crate::FederationPolicy>,
     /// Fault injection.
     pub faults: FaultConfig,
     /// Page size used by list methods when the request gives none (or 0).
@@ -118,6 +122,8 @@ impl Default for Config {
             token: None,
             m2m: None,
             m2m_token_lifetime: Duration::from_secs(3600),
+            federation_policies: Vec::new(),
+            bearer_policies: Vec::new(),
             faults: FaultConfig::default(),
             default_page_size: 50,
             workspace_id: "1234567890123456".to_string(),

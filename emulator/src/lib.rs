@@ -30,6 +30,7 @@ pub mod defaults;
 mod dispatch;
 mod errors;
 mod faults;
+pub mod federation;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod ids;
@@ -44,6 +45,7 @@ mod resources;
 pub mod run_state;
 mod server;
 mod store;
+pub mod test_idp;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -57,6 +59,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{Config, DEFAULT_USER, FaultConfig, M2mCredentials, PgConfig};
+pub use federation::FederationPolicy;
 pub use server::LoggedRequest;
 
 use server::AppState;
@@ -141,6 +144,20 @@ impl EmulatorBuilder {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
         });
+        self
+    }
+
+    /// Trusts an identity provider for token exchange (RFC 8693) at the token endpoint, as a
+    /// workspace's federation policy does (see [`federation`]).
+    pub fn federation_policy(mut self, policy: FederationPolicy) -> Self {
+        self.config.federation_policies.push(policy);
+        self
+    }
+
+    /// Accepts an identity provider's JWTs directly as bearer tokens on the API, after the
+    /// same checks as a token exchange (see [`federation`]).
+    pub fn bearer_policy(mut self, policy: FederationPolicy) -> Self {
+        self.config.bearer_policies.push(policy);
         self
     }
 

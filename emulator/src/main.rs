@@ -41,6 +41,14 @@ struct Args {
     /// OAuth M2M client secret accepted by /oidc/v1/token.
     #[arg(long, requires = "client_id")]
     client_secret: Option<String>,
+    /// Trust an identity provider for OAuth token exchange, as a workspace federation policy
+    /// does: 'issuer=URL,audience=A,subject=S[,client_id=SP]' (repeatable).
+    #[arg(long = "federation-policy", value_name = "POLICY")]
+    federation_policy: Vec<lakebase_emulator::FederationPolicy>,
+    /// Accept an identity provider's JWTs directly as bearer tokens after the same checks
+    /// (e.g. Entra ID tokens on Azure workspaces): same syntax as --federation-policy (repeatable).
+    #[arg(long = "bearer-policy", value_name = "POLICY")]
+    bearer_policy: Vec<lakebase_emulator::FederationPolicy>,
     /// Lifetime of issued OAuth access tokens (M2M and U2M), in seconds.
     #[arg(long, default_value_t = 3600)]
     token_lifetime: u64,
@@ -232,6 +240,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let token = a.token.clone().unwrap_or_else(|| ANY_TOKEN.to_owned());
+    for p in a.federation_policy {
+        b = b.federation_policy(p);
+    }
+    for p in a.bearer_policy {
+        b = b.bearer_policy(p);
+    }
     if let Some(t) = a.token {
         b = b.token(t);
     }

@@ -94,6 +94,8 @@ pub struct AppState {
     pub m2m: Option<M2mCredentials>,
     /// Lifetime of issued OAuth tokens.
     pub m2m_token_lifetime: Duration,
+    /// Trusted identity providers (token exchange and bearer JWTs).
+    pub federation: crate::federation::Federation,
     /// Workspace id announced in host metadata.
     pub workspace_id: String,
     /// `http://host:port` of the server.
@@ -145,6 +147,10 @@ impl AppState {
             admin_needs_token: !cfg.bind.ip().is_loopback(),
             m2m: cfg.m2m.clone(),
             m2m_token_lifetime: cfg.m2m_token_lifetime,
+            federation: crate::federation::Federation::new(
+                cfg.federation_policies.clone(),
+                cfg.bearer_policies.clone(),
+            ),
             workspace_id: cfg.workspace_id.clone(),
             base_url,
             salt: rand::random(),
@@ -251,15 +257,17 @@ async fn api(
             Some(ApiError::too_many_requests(secs).into_response())
         }
         Fault::Unavailable => Some(ApiError::unavailable().into_response()),
-        Fault::None | Fault::LostResponse | Fault::SlowLostResponse => Some(match auth::check(&state, &headers) {
-            Ok(caller) => {
-                match resolved.and_then(|r| handle(&state, r, uri.query(), &body, decision.fail_op, &caller)) {
-                    Ok(v) => Json(v).into_response(),
-                    Err(e) => e.into_response(),
+        Fault::None | Fault::LostResponse | Fault::SlowLostResponse => {
+            Some(match crate::federation::check(&state, &headers).await {
+                Ok(caller) => {
+                    match resolved.and_then(|r| handle(&state, r, uri.query(), &body, decision.fail_op, &caller)) {
+                        Ok(v) => Json(v).into_response(),
+                        Err(e) => e.into_response(),
+                    }
                 }
-            }
-            Err(e) => e.into_response(),
-        }),
+                Err(e) => e.into_response(),
+            })
+        }
     };
     state.record(LoggedRequest {
         op,
@@ -403,7 +411,7 @@ async fn add_cdf_status(State(state): State<Arc<AppState>>, Json(new): Json<NewC
 
 /// `GET /api/2.0/preview/scim/v2/Me`: the calling identity, as the workspace answers it.
 async fn scim_me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    match auth::check(&state, &headers) {
+    match crate::federation::check(&state, &headers).await {
         Ok(identity) => Json(auth::scim_user(&identity)).into_response(),
         Err(e) => e.into_response(),
     }

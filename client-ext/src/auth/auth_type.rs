@@ -79,6 +79,8 @@ auth_types! {
     GoogleId = "google-id",
     /// Model serving environment credentials.
     ModelServing = "model-serving",
+    /// An Azure managed identity (the Go SDK's method; `azure_use_msi`).
+    AzureMsi = "azure-msi",
 }
 
 impl AuthType {
@@ -121,7 +123,7 @@ mod tests {
         for t in AuthType::ALL {
             assert_eq!(t.as_str().parse::<AuthType>().unwrap(), *t);
         }
-        assert_eq!(AuthType::ALL.len(), 18);
+        assert_eq!(AuthType::ALL.len(), 19);
         assert_eq!(" PAT ".parse::<AuthType>().unwrap(), AuthType::Pat);
         let e = "oauth".parse::<AuthType>().unwrap_err();
         assert!(matches!(e, Error::Config(_)));

@@ -160,7 +160,7 @@ mod tests {
             "{msg}"
         );
         assert!(!msg.contains("dapi-secret-1"));
-        let e = resolve(&default_strategies(), &config(s, Some(AuthType::AzureCli))).unwrap_err();
-        assert!(e.to_string().contains("azure-cli is not available"), "{e}");
+        let e = resolve(&default_strategies(), &config(s, Some(AuthType::Basic))).unwrap_err();
+        assert!(e.to_string().contains("basic is not available"), "{e}");
     }
 }

@@ -14,15 +14,17 @@
 //! the others are recognised names ([`AuthType`]) that slot in as further strategies:
 //!
 //! 1. **`pat`**: a personal access token ([`pat`]);
-//! 2. `basic`, 3. `metadata-service`;
+//! 2. `basic`, 3. **`metadata-service`** ([`metadata_service`]);
 //! 4. **`oauth-m2m`**: a service principal's client id and secret ([`m2m`]);
-//! 5. `env-oidc`, 6. `file-oidc`, 7. `github-oidc`, 8. `azure-client-secret`,
-//!    9. `github-oidc-azure`, 10. `azure-cli`, 11. `azure-devops-oidc`;
+//! 5. **`env-oidc`**, 6. **`file-oidc`**, 7. **`github-oidc`**: token federation ([`federation`]);
+//!    8. **`azure-client-secret`**, 9. **`github-oidc-azure`**, then **`azure-msi`** (the Go
+//!    SDK's; the Python SDK has none), 10. **`azure-cli`** ([`azure`]);
+//!    11. **`azure-devops-oidc`** ([`federation`]);
 //! 12. **`external-browser`**: OAuth U2M in the browser, only when named by `auth_type`
 //!     (as in the Python SDK), with an on-disk token cache ([`u2m`]);
 //! 13. **`databricks-cli`**: the token of `databricks auth token` ([`cli`]);
-//! 14. `runtime-oauth`, 15. `runtime`, 16. `google-credentials`, 17. `google-id`,
-//!     18. `model-serving`.
+//! 14. `runtime-oauth`, 15. `runtime`, 16. **`google-credentials`**, 17. **`google-id`**
+//!     ([`gcp`]), 18. `model-serving`.
 //!
 //! [`default_strategies`] is that list; [`Config`](crate::Config) resolves it with
 //! [`chain::resolve`]. Strategies share [`RefreshingToken`]: a cached token refreshed ahead
@@ -38,15 +40,21 @@ use std::sync::Arc;
 use crate::error::Error;
 
 pub mod auth_type;
+pub mod azure;
 pub mod chain;
 pub mod cli;
+pub mod federation;
+pub mod gcp;
 pub mod m2m;
+pub mod metadata_service;
 pub mod oidc;
 pub mod pat;
 pub mod profile;
 pub mod settings;
 pub mod token;
 pub mod u2m;
+pub mod token_source;
+pub mod workload;
 
 pub use auth_type::AuthType;
 pub use chain::{Configured, CredentialsStrategy};
@@ -67,6 +75,12 @@ pub trait CredentialsProvider: Send + Sync + fmt::Debug {
 
     /// The header value (marked sensitive), refreshing credentials if needed.
     fn authorization(&self) -> BoxFuture<'_, Result<http::HeaderValue, Error>>;
+
+    /// Headers sent beside `Authorization` (Azure's service-management token and workspace
+    /// resource id, GCP's service account token); none by default.
+    fn extra_headers(&self) -> BoxFuture<'_, Result<Vec<(http::HeaderName, http::HeaderValue)>, Error>> {
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
 
     /// The OAuth client id when authenticating as a service principal (its Postgres user name).
     fn client_id(&self) -> Option<&str> {
@@ -90,11 +104,23 @@ pub trait CredentialsProvider: Send + Sync + fmt::Debug {
 /// The strategies of the default chain, in the official Python SDK 0.162.0's order (see the
 /// [module docs](self)).
 pub fn default_strategies() -> Vec<Arc<dyn CredentialsStrategy>> {
+    use workload::WorkloadStrategy as W;
     vec![
         Arc::new(pat::PatStrategy),
+        Arc::new(W(metadata_service::METHOD)),
         Arc::new(m2m::OAuthM2mStrategy),
+        Arc::new(W(federation::ENV_OIDC)),
+        Arc::new(W(federation::FILE_OIDC)),
+        Arc::new(W(federation::GITHUB_OIDC)),
+        Arc::new(W(azure::CLIENT_SECRET)),
+        Arc::new(W(azure::GITHUB_OIDC_AZURE)),
+        Arc::new(W(azure::MSI)),
+        Arc::new(W(azure::CLI)),
+        Arc::new(W(federation::AZURE_DEVOPS_OIDC)),
         Arc::new(u2m::ExternalBrowserStrategy),
         Arc::new(cli::DatabricksCliStrategy),
+        Arc::new(W(gcp::CREDENTIALS)),
+        Arc::new(W(gcp::ID)),
     ]
 }
 
