@@ -52,8 +52,8 @@ pub mod pat;
 pub mod profile;
 pub mod settings;
 pub mod token;
-pub mod u2m;
 pub mod token_source;
+pub mod u2m;
 pub mod workload;
 
 pub use auth_type::AuthType;
