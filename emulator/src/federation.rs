@@ -389,7 +389,7 @@ pub async fn token_exchange(state: &AppState, form: &HashMap<String, String>) ->
 }
 
 /// The calling identity of an API request: a bearer JWT of an issuer trusted by a bearer
-/// policy goes through the federation checks; every other request through [`crate::auth::check`].
+/// policy goes through the federation checks; every other request through the emulator's token check (`auth::check`).
 pub async fn check(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
