@@ -153,6 +153,13 @@ fn refuse(check: &'static str, message: impl Into<String>) -> Refusal {
 impl Federation {
     /// Federation with these token-exchange and bearer policies.
     pub fn new(exchange: Vec<FederationPolicy>, bearer: Vec<FederationPolicy>) -> Self {
+        // reqwest is built without a crypto provider of its own (lakebase picks one by feature):
+        // ring, the one the emulator's TLS uses, unless the program installed one first.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Losing a race with another thread installing one is fine: that one is used.
+            #[allow(deprecated)]
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))
